@@ -1,0 +1,52 @@
+/** @module providers/google-drive/config */
+import { z } from "zod";
+
+const serviceAccountKeySchema = z.object({
+  type: z.literal("service_account").optional(),
+  client_email: z.string().min(1),
+  private_key: z.string().min(1),
+  private_key_id: z.string().optional(),
+  token_uri: z.string().optional(),
+});
+
+export const googleDriveConfigSchema = z
+  .object({
+    /** The folder (in a shared drive, or shared with the service account) that holds backups. */
+    folderId: z.string().min(1),
+    /** Service account key: the parsed JSON object, or its JSON text. */
+    serviceAccountKey: z
+      .union([serviceAccountKeySchema, z.string().transform((text, ctx) => {
+        try {
+          return serviceAccountKeySchema.parse(JSON.parse(text));
+        } catch {
+          ctx.addIssue({ code: "custom", message: "is not a service account key JSON (client_email, private_key)" });
+          return z.NEVER;
+        }
+      })])
+      .optional(),
+    /** OAuth client and refresh token, for personal Drives. */
+    oauth: z
+      .object({ clientId: z.string().min(1), clientSecret: z.string().min(1), refreshToken: z.string().min(1) })
+      .optional(),
+    /** Search shared drives too (`supportsAllDrives`). */
+    supportsAllDrives: z.boolean().default(true),
+    /** Resumable upload chunk size; a multiple of 256 KiB. */
+    chunkSizeBytes: z
+      .number()
+      .int()
+      .min(256 * 1024)
+      .refine((n) => n % (256 * 1024) === 0, "must be a multiple of 256 KiB (262144 bytes)")
+      .default(8 * 1024 * 1024),
+    /** API root; point it at an emulator in tests. */
+    rootUrl: z.url().default("https://www.googleapis.com/"),
+    /** OAuth token endpoint; point it at an emulator in tests. */
+    tokenUrl: z.url().default("https://oauth2.googleapis.com/token"),
+    maxRetries: z.number().int().min(0).max(10).default(5),
+  })
+  .refine((c) => (c.serviceAccountKey ? 1 : 0) + (c.oauth ? 1 : 0) === 1, {
+    message: "give exactly one of serviceAccountKey or oauth",
+    path: ["serviceAccountKey"],
+  });
+export type GoogleDriveConfig = z.infer<typeof googleDriveConfigSchema>;
+
+export const googleDriveDisplayName = (c: Pick<GoogleDriveConfig, "folderId">) => `gdrive://${c.folderId}`;

@@ -1,0 +1,13 @@
+/** @module providers/local-mapped/config */
+import { isAbsolute } from "node:path";
+import { z } from "zod";
+
+export const localMappedConfigSchema = z.object({
+  /** Absolute path of the mapped folder (a Docker volume, a NAS mount). */
+  basePath: z.string().min(1).refine(isAbsolute, "must be an absolute path"),
+  /** Optional cap, in bytes, on the total size of objects under basePath. */
+  maxSize: z.number().int().positive().optional(),
+});
+export type LocalMappedConfig = z.infer<typeof localMappedConfigSchema>;
+
+export const localMappedDisplayName = (c: Pick<LocalMappedConfig, "basePath">) => `file://${c.basePath}`;

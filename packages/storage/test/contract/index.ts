@@ -1,0 +1,1 @@
+export { describeStorageContract, endlessStream, generatedStream, type ContractHarness } from "./suite.ts";

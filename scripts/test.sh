@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The test command (README: "npm test"). On a fresh Debian 12 machine with Node 20 it installs what
+# is missing, starts what the tests need, runs lint, typecheck and every test, and stops what it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib/system-packages.sh
+source scripts/lib/postgres.sh
+
+ensure_debian_packages chromium rclone age
+if [ "${CI:-}" = "true" ] || [ ! -d node_modules ]; then
+  echo "==> npm ci"
+  npm ci --no-fund --no-audit
+fi
+trap stop_throwaway_postgres EXIT
+ensure_postgres
+
+echo "==> lint (biome)"
+npx biome ci .
+echo "==> typecheck (tsc --noEmit)"
+npx tsc --noEmit -p tsconfig.json
+echo "==> tests (vitest)"
+npx vitest run "$@"
