@@ -1,0 +1,42 @@
+/**
+ * @module db/database
+ * The seam between the diagram service and its database. Two implementations (PGlite embedded,
+ * node-postgres for PostgreSQL/Supabase) run the same migrations and the same queries.
+ *
+ * Every API request runs inside `asUser`: one transaction, `SET LOCAL ROLE authenticated` (or `anon`),
+ * and `request.jwt.claims` set exactly as Supabase's PostgREST does, so row level security is the
+ * enforcement even when application code has a bug.
+ */
+
+/** JWT claims of the caller, as Supabase issues them (`sub` is the user id). */
+export interface AuthClaims {
+  readonly sub: string;
+  readonly role: "authenticated";
+  readonly email?: string;
+  readonly [claim: string]: unknown;
+}
+
+export interface QueryResult<T> {
+  readonly rows: T[];
+  readonly rowCount: number;
+}
+
+/** Runs SQL with `$1`-style parameters inside the current transaction. */
+export interface SqlExecutor {
+  query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<T>>;
+}
+
+export interface Database {
+  readonly kind: "pglite" | "postgres";
+  /**
+   * Runs `fn` in one transaction as role `authenticated` with `claims`, or as `anon` when `claims`
+   * is null. Commits when `fn` resolves, rolls back when it throws.
+   */
+  asUser<T>(claims: AuthClaims | null, fn: (sql: SqlExecutor) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` in one transaction as the connection's own role (the schema owner; RLS does not
+   * apply): migrations, local sign-up, maintenance. Never for a user's request.
+   */
+  asService<T>(fn: (sql: SqlExecutor) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,93 @@
+/**
+ * @module manifest
+ * The backup manifest: `manifest.json`, written LAST into a backup folder as its commit marker.
+ * A folder without a manifest is an incomplete backup. Documented for humans in docs/FORMAT.md.
+ * Never holds a secret: no passwords, no passphrases, no private keys, no full connection URLs.
+ */
+import { z } from "zod";
+
+export const MANIFEST_FILE = "manifest.json";
+export const FORMAT_VERSION = 1;
+
+export const BACKUP_TYPES = ["full", "schema", "data"] as const;
+export type BackupType = (typeof BACKUP_TYPES)[number];
+
+export const COMPRESSIONS = ["gzip", "zstd", "none"] as const;
+export type Compression = (typeof COMPRESSIONS)[number];
+
+/** The parts of a backup, in restore order. */
+export const PART_ROLES = ["roles", "schema", "history_schema", "data", "history_data"] as const;
+export type PartRole = (typeof PART_ROLES)[number];
+
+const COMPRESSION_SUFFIX: Record<Compression, string> = { gzip: ".gz", zstd: ".zst", none: "" };
+
+/** `roles.sql.gz`, `data.sql.zst.age`, … */
+export function partFileName(role: PartRole, compression: Compression, encrypted: boolean): string {
+  return `${role}.sql${COMPRESSION_SUFFIX[compression]}${encrypted ? ".age" : ""}`;
+}
+
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
+
+export const manifestFileSchema = z.object({
+  /** File name inside the backup folder. */
+  name: z.string(),
+  role: z.enum(PART_ROLES),
+  /** Bytes as stored (compressed, encrypted). */
+  size: z.number().int().nonnegative(),
+  sha256: sha256Hex,
+  /** The plain SQL, before compression and encryption. */
+  plainSize: z.number().int().nonnegative(),
+  plainSha256: sha256Hex,
+});
+export type ManifestFile = z.infer<typeof manifestFileSchema>;
+
+export const manifestSchema = z.object({
+  format: z.literal("stowage-backup"),
+  formatVersion: z.literal(FORMAT_VERSION),
+  /** `<name>/<UTC timestamp>-<short id>`: the folder path under the destination. */
+  id: z.string(),
+  /** Project or database name: the first path segment. */
+  name: z.string(),
+  tool: z.object({ name: z.literal("stowage"), version: z.string() }),
+  server: z.object({
+    /** `server_version` as the server reports it, e.g. "15.19 (Debian 15.19-0+deb12u1)". */
+    version: z.string(),
+    /** `server_version_num`, e.g. 150019. */
+    versionNum: z.number().int(),
+    /** True when Supabase's schemas and roles were detected. */
+    supabase: z.boolean(),
+    /** Host and database name of the source; never the user's password. */
+    host: z.string(),
+    database: z.string(),
+  }),
+  pgDump: z.object({ version: z.string() }),
+  type: z.enum(BACKUP_TYPES),
+  compression: z.enum(COMPRESSIONS),
+  encryption: z
+    .object({
+      algorithm: z.literal("age"),
+      /** Public age recipients (age1…), empty when a passphrase was used. */
+      recipients: z.array(z.string()),
+      passphrase: z.boolean(),
+    })
+    .nullable(),
+  migrationHistory: z.boolean(),
+  files: z.array(manifestFileSchema),
+  /** Row counts per table, counted in the same snapshot the dump saw. */
+  tables: z.array(z.object({ schema: z.string(), name: z.string(), rows: z.number().int().nonnegative() })),
+  startedAt: z.iso.datetime(),
+  finishedAt: z.iso.datetime(),
+});
+export type BackupManifest = z.infer<typeof manifestSchema>;
+
+/** `20261125T101500Z`: sortable, filesystem- and URL-safe. */
+export function backupTimestamp(date: Date): string {
+  return date.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z");
+}
+
+/** Parses the time back out of a backup id (`name/20261125T101500Z-ab12cd`). */
+export function timeFromBackupId(id: string): Date | undefined {
+  const m = /(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-[0-9a-z]+$/.exec(id);
+  if (!m) return undefined;
+  return new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!));
+}
