@@ -24,8 +24,21 @@ export interface QueryResult<T> {
 /** Runs SQL with `$1`-style parameters inside the current transaction. */
 export interface SqlExecutor {
   query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<T>>;
+  /**
+   * Runs a script of several `;`-separated statements without parameters (migrations). Added by the
+   * database layer: PGlite's `query` takes exactly one statement, its `exec` takes scripts.
+   */
+  exec(sql: string): Promise<void>;
 }
 
+/**
+ * Value conventions (identical in both adapters): int8/bigint and numeric columns come back as
+ * `number` (counts, byte sizes; all far below 2^53), timestamptz as `Date` (milliseconds only:
+ * select `col::text` when microseconds matter, e.g. for keyset cursors), jsonb as parsed JSON,
+ * uuid as string. Errors raised by PostgreSQL keep their fields on the thrown object in both
+ * adapters: `code` (SQLSTATE, e.g. 'SL409'), `message`, `detail`, `hint`, `constraint`
+ * (see apps/diagrams/migrations/README.md for the codes the schema raises).
+ */
 export interface Database {
   readonly kind: "pglite" | "postgres";
   /**
