@@ -1,0 +1,216 @@
+/**
+ * @module read-part
+ * Reads one part of a backup back to plain SQL, streaming:
+ *   download → SHA-256 of the stored bytes → age decryption → gunzip / `zstd -dc` → SHA-256 of the plain SQL.
+ * The returned stream only ENDS once both checksums matched the manifest; on a mismatch it errors
+ * instead, so a consumer that commits on end (restore) never commits damaged data.
+ */
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { Duplex, pipeline, Readable, Transform, type TransformCallback } from "node:stream";
+import { createGunzip } from "node:zlib";
+import { StorageError } from "@stowage/storage";
+import { Decrypter } from "age-encryption";
+import { type BackupLocation, keyIn } from "./catalog.ts";
+import type { BackupManifest, ManifestFile } from "./manifest.ts";
+import { BackupReadError } from "./read-errors.ts";
+
+/** What opens an encrypted backup: a passphrase, or age identities (`AGE-SECRET-KEY-1…`). */
+export interface DecryptionKeys {
+  readonly passphrase?: string;
+  readonly identities?: readonly string[];
+}
+
+export interface OpenPartOptions {
+  readonly keys?: DecryptionKeys;
+  readonly signal?: AbortSignal;
+  /** Bytes read from storage so far for this part. */
+  readonly onStoredBytes?: (bytes: number) => void;
+}
+
+/** Hashes and counts what passes through. */
+class Hasher extends Transform {
+  private readonly hash = createHash("sha256");
+  bytes = 0;
+  digest: string | undefined;
+  constructor(private readonly onBytes?: (bytes: number) => void) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
+    this.hash.update(chunk);
+    this.bytes += chunk.length;
+    this.onBytes?.(this.bytes);
+    callback(null, chunk);
+  }
+  override _flush(callback: TransformCallback): void {
+    this.digest = this.hash.digest("hex");
+    callback();
+  }
+}
+
+/** `zstd -dc` as a duplex stream; `done` settles with the process exit. */
+function zstdDecompressor(file: string): { stream: Duplex; done: Promise<void> } {
+  const child = spawn("zstd", ["-d", "-c", "-q"], { stdio: ["pipe", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr.setEncoding("utf8").on("data", (d: string) => {
+    stderr = (stderr + d).slice(-2000);
+  });
+  const done = new Promise<void>((resolve, reject) => {
+    child.on("error", (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === "ENOENT"
+          ? new BackupReadError("TOOL_MISSING", "zstd is not installed; install it (Debian: apt-get install zstd)", {
+              cause: error,
+            })
+          : error,
+      ),
+    );
+    child.on("close", (code) =>
+      code === 0
+        ? resolve()
+        : reject(
+            new BackupReadError(
+              "DECOMPRESSION_FAILED",
+              `${file}: zstd could not decompress it (${stderr.trim() || `exit ${code}`})`,
+              { file },
+            ),
+          ),
+    );
+  });
+  done.catch(() => {});
+  const stream = Duplex.from({ writable: child.stdin, readable: child.stdout });
+  // If the consumer goes away early, do not leave zstd behind.
+  stream.on("close", () => {
+    if (child.exitCode === null) child.kill();
+  });
+  return { stream, done };
+}
+
+/** SHA-256 of a stored object, read again on the error path to tell damage from a wrong key. */
+async function storedDigest(location: BackupLocation, file: ManifestFile): Promise<string | undefined> {
+  try {
+    const hash = createHash("sha256");
+    for await (const chunk of await location.destination.download(keyIn(location, file.name))) hash.update(chunk as Buffer);
+    return hash.digest("hex");
+  } catch {
+    return undefined;
+  }
+}
+
+function mismatch(file: ManifestFile, what: string): BackupReadError {
+  return new BackupReadError(
+    "CHECKSUM_MISMATCH",
+    `${file.name} is corrupted: its ${what} does not match the manifest; restore from another backup or copy of this one`,
+    { file: file.name },
+  );
+}
+
+/**
+ * Opens a part for reading as plain SQL. Rejects at once when the file is missing or the key does
+ * not open it; the stream errors with a `BackupReadError` naming the file on any later damage.
+ */
+export async function openPart(
+  location: BackupLocation,
+  manifest: BackupManifest,
+  file: ManifestFile,
+  options: OpenPartOptions = {},
+): Promise<Readable> {
+  const keys = options.keys ?? {};
+  if (manifest.encryption && !keys.passphrase && !keys.identities?.length) {
+    throw new BackupReadError(
+      "KEY_REQUIRED",
+      manifest.encryption.passphrase
+        ? "this backup is encrypted with a passphrase: give --decrypt-passphrase-file FILE or set STOWAGE_PASSPHRASE"
+        : "this backup is encrypted to age recipients: give --identity FILE (an age identity file, AGE-SECRET-KEY-1…)",
+    );
+  }
+  let download: Readable;
+  try {
+    download = await location.destination.download(keyIn(location, file.name), { signal: options.signal });
+  } catch (error) {
+    if (StorageError.is(error, "NOT_FOUND")) {
+      throw new BackupReadError(
+        "FILE_MISSING",
+        `${file.name} is missing from the backup folder; this backup cannot be restored`,
+        {
+          cause: error,
+          file: file.name,
+        },
+      );
+    }
+    throw error;
+  }
+
+  const stored = new Hasher(options.onStoredBytes);
+  let stream: Readable = pipeline(download, stored, () => {});
+  let stage = "read";
+
+  if (manifest.encryption) {
+    const decrypter = new Decrypter();
+    if (keys.passphrase) decrypter.addPassphrase(keys.passphrase);
+    for (const identity of keys.identities ?? []) decrypter.addIdentity(identity);
+    try {
+      const web = await decrypter.decrypt(Readable.toWeb(stream) as ReadableStream<Uint8Array>);
+      stream = Readable.fromWeb(web as import("node:stream/web").ReadableStream<Uint8Array>);
+    } catch (error) {
+      stream.destroy();
+      // A header that does not open is a wrong key, unless the stored bytes are damaged.
+      const digest = await storedDigest(location, file);
+      if (digest !== undefined && digest !== file.sha256) throw mismatch(file, "stored SHA-256");
+      throw new BackupReadError(
+        "DECRYPTION_FAILED",
+        `${file.name}: the ${manifest.encryption.passphrase ? "passphrase" : "identity"} does not decrypt this backup (${(error as Error).message}); check it and try again`,
+        { cause: error, file: file.name },
+      );
+    }
+    stage = "decrypt";
+  }
+
+  let decompressorDone: Promise<void> = Promise.resolve();
+  if (manifest.compression === "gzip") {
+    stream = pipeline(stream, createGunzip(), () => {});
+  } else if (manifest.compression === "zstd") {
+    const zstd = zstdDecompressor(file.name);
+    decompressorDone = zstd.done;
+    stream = pipeline(stream, zstd.stream, () => {});
+  }
+  const plain = new Hasher();
+  stream = pipeline(stream, plain, () => {});
+
+  async function* verified(): AsyncGenerator<Buffer> {
+    try {
+      for await (const chunk of stream) yield chunk as Buffer;
+      await decompressorDone;
+    } catch (error) {
+      if (BackupReadError.is(error) && error.code !== "DECOMPRESSION_FAILED") throw error;
+      if (StorageError.is(error)) throw error;
+      // Damage shows up as an age MAC failure or a zlib error: name the file, and say which check failed.
+      const digest = stored.digest ?? (await storedDigest(location, file));
+      if (digest !== undefined && digest !== file.sha256) throw mismatch(file, "stored SHA-256");
+      throw new BackupReadError(
+        "DECOMPRESSION_FAILED",
+        `${file.name} cannot be ${stage === "decrypt" && !(error instanceof Error && /zlib|zstd|header check|unexpected end/i.test(error.message)) ? "decrypted" : "decompressed"}: ${(error as Error).message}; the file is damaged`,
+        { cause: error, file: file.name },
+      );
+    }
+    if (stored.bytes !== file.size || stored.digest !== file.sha256) throw mismatch(file, "stored SHA-256");
+    if (plain.bytes !== file.plainSize || plain.digest !== file.plainSha256)
+      throw mismatch(file, "SHA-256 after decryption and decompression");
+  }
+
+  const out = Readable.from(verified(), { objectMode: false });
+  out.on("close", () => stream.destroy());
+  return out;
+}
+
+/** Reads a part to the end, verifying it, and discards the SQL. Returns the plain byte count. */
+export async function drainPart(
+  location: BackupLocation,
+  manifest: BackupManifest,
+  file: ManifestFile,
+  options: OpenPartOptions = {},
+) {
+  let bytes = 0;
+  for await (const chunk of await openPart(location, manifest, file, options)) bytes += (chunk as Buffer).length;
+  return bytes;
+}

@@ -1,0 +1,171 @@
+/**
+ * @module restore
+ * Restores a backup into a database with ONE psql process and ONE transaction:
+ *   BEGIN; [--clean: drop user schemas]; roles; schema; history_schema;
+ *   SET session_replication_role = replica; data; history_data; COMMIT;
+ * (Supabase's documented order, https://supabase.com/docs/guides/platform/migrating-within-supabase/backup-restore).
+ * Every part streams through its checksum checks on the way in. We write BEGIN ourselves instead of
+ * `psql --single-transaction`, because psql commits that one at end of input, and end of input also
+ * happens when this process dies; here COMMIT is written only after the last checksum matched. On a
+ * mismatch, an SQL error (ON_ERROR_STOP) or a crash, psql disconnects without COMMIT and the server
+ * rolls everything back: the target is left exactly as it was.
+ */
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import { once } from "node:events";
+import type { Readable } from "node:stream";
+import { redact } from "@stowage/storage";
+import { type BackupLocation, readManifest } from "./catalog.ts";
+import { type BackupManifest, PART_ROLES } from "./manifest.ts";
+import { childEnv, type DatabaseTarget, parseDatabaseUrl, secretsOf } from "./pg/connection.ts";
+import { findPgTools } from "./pg/tools.ts";
+import { cleanSql, connect, displayTarget, inspectTarget } from "./pg-target.ts";
+import { BackupReadError } from "./read-errors.ts";
+import { type DecryptionKeys, openPart } from "./read-part.ts";
+
+export interface RestoreProgress {
+  readonly file: string;
+  /** Bytes of this file read from storage. */
+  readonly storedBytes: number;
+  /** Stored bytes of every file done so far plus this one. */
+  readonly totalStoredBytes: number;
+  /** Stored bytes of the whole backup. */
+  readonly backupBytes: number;
+}
+
+export interface RestoreOptions {
+  readonly source: BackupLocation;
+  /** Target database URL (password in the URL or in PGPASSWORD). */
+  readonly targetUrl: string;
+  /** Drop the target's user schemas first (in the same transaction). */
+  readonly clean?: boolean;
+  readonly keys?: DecryptionKeys;
+  /** Manifest already read by the caller (saves a download). */
+  readonly manifest?: BackupManifest;
+  readonly onProgress?: (progress: RestoreProgress) => void;
+  readonly signal?: AbortSignal;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export interface RestoreResult {
+  readonly manifest: BackupManifest;
+  readonly files: readonly { name: string; storedBytes: number }[];
+  readonly cleaned: boolean;
+  readonly durationMs: number;
+}
+
+/** psql's stderr, last few KB, for the error message. */
+function collectStderr(child: ChildProcessWithoutNullStreams): () => string {
+  let text = "";
+  child.stderr.setEncoding("utf8").on("data", (d: string) => {
+    text = (text + d).slice(-4000);
+  });
+  return () => text;
+}
+
+/** Writes a chunk, honouring backpressure; stops waiting if psql exits meanwhile. */
+async function write(child: ChildProcessWithoutNullStreams, exited: Promise<unknown>, chunk: Buffer | string): Promise<void> {
+  if (child.exitCode !== null || child.stdin.destroyed) throw new Error("psql exited");
+  if (!child.stdin.write(chunk)) {
+    const drained = await Promise.race([once(child.stdin, "drain").then(() => true), exited.then(() => false)]);
+    if (!drained) throw new Error("psql exited");
+  }
+}
+
+function psqlError(stderr: string, target: DatabaseTarget, code: number | null): BackupReadError {
+  const lines = redact(stderr, secretsOf(target))
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const error = lines.filter((l) => /ERROR|FATAL|error:/i.test(l)).slice(-2);
+  const detail = (error.length ? error : lines.slice(-2)).join(" / ") || `psql exited with code ${code}`;
+  return new BackupReadError("RESTORE_FAILED", `the restore failed and was rolled back, the target is unchanged: ${detail}`);
+}
+
+export async function runRestore(options: RestoreOptions): Promise<RestoreResult> {
+  const started = Date.now();
+  const env = options.env ?? process.env;
+  const target = parseDatabaseUrl(options.targetUrl, env);
+  const manifest = options.manifest ?? (await readManifest(options.source));
+  if (manifest.encryption && !options.keys?.passphrase && !options.keys?.identities?.length) {
+    // Fail before touching the target: openPart would say the same, later.
+    await openPart(options.source, manifest, manifest.files[0]!, { keys: options.keys });
+  }
+
+  const client = await connect(target);
+  let state: Awaited<ReturnType<typeof inspectTarget>>;
+  try {
+    state = await inspectTarget(client);
+  } finally {
+    await client.end().catch(() => {});
+  }
+  if (state.contents.length > 0 && !options.clean) {
+    throw new BackupReadError(
+      "TARGET_NOT_EMPTY",
+      `the target database ${displayTarget(target)} is not empty (${state.contents.slice(0, 3).join(", ")}${state.contents.length > 3 ? ", …" : ""}); ` +
+        "restore into an empty database, or add --clean to drop its user schemas first (in the same transaction)",
+    );
+  }
+  const tools = await findPgTools({ serverVersionNum: state.versionNum, tools: ["psql"], env });
+
+  const files = PART_ROLES.flatMap((role) => manifest.files.filter((f) => f.role === role));
+  const backupBytes = files.reduce((s, f) => s + f.size, 0);
+
+  const child = spawn(
+    tools.paths.psql,
+    ["--no-psqlrc", "--quiet", "-v", "ON_ERROR_STOP=1", "--dbname", target.urlWithoutPassword, "--file", "-"],
+    { env: childEnv(target, env), stdio: ["pipe", "pipe", "pipe"] },
+  );
+  child.stdout.resume(); // psql's command tags; not needed
+  const stderr = collectStderr(child);
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (code) => resolve(code));
+  });
+  exited.catch(() => {});
+  child.stdin.on("error", () => {}); // EPIPE when psql stops on an error; the exit code tells.
+
+  const done: { name: string; storedBytes: number }[] = [];
+  let current: Readable | undefined;
+  try {
+    await write(child, exited, "BEGIN;\n");
+    if (options.clean) await write(child, exited, cleanSql(state));
+    let before = 0;
+    for (const file of files) {
+      if (file.role === "data" || file.role === "history_data") {
+        // Triggers and FK checks off for the data, as `supabase db dump` restores expect.
+        await write(child, exited, "\nSET session_replication_role = replica;\n");
+      }
+      let storedBytes = 0;
+      current = await openPart(options.source, manifest, file, {
+        keys: options.keys,
+        signal: options.signal,
+        onStoredBytes: (bytes) => {
+          storedBytes = bytes;
+          options.onProgress?.({ file: file.name, storedBytes: bytes, totalStoredBytes: before + bytes, backupBytes });
+        },
+      });
+      for await (const chunk of current) await write(child, exited, chunk as Buffer);
+      await write(child, exited, "\n");
+      before += storedBytes;
+      done.push({ name: file.name, storedBytes });
+    }
+    // Every part verified: only now may the transaction commit.
+    await write(child, exited, "COMMIT;\n");
+    child.stdin.end();
+    const code = await exited;
+    if (code !== 0) throw psqlError(stderr(), target, code);
+  } catch (error) {
+    current?.destroy();
+    // Kill psql before it can see end of input; without COMMIT the server rolls back.
+    if (child.exitCode === null) child.kill("SIGKILL");
+    const code = await exited.catch(() => null);
+    if ((error as Error).message === "psql exited" || (BackupReadError.is(error) && error.code === "RESTORE_FAILED")) {
+      throw psqlError(stderr(), target, code);
+    }
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") {
+      throw new BackupReadError("TOOL_MISSING", `psql could not be started (${tools.paths.psql}); install postgresql-client`);
+    }
+    throw error;
+  }
+  return { manifest, files: done, cleaned: !!options.clean, durationMs: Date.now() - started };
+}
