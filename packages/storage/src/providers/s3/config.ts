@@ -1,5 +1,15 @@
-/** @module providers/s3/config */
+/**
+ * @module providers/s3/config
+ * The S3 provider's configuration (AWS S3, Cloudflare R2 with `region: auto`, MinIO with `forcePathStyle`).
+ */
 import { z } from "zod";
+import { MAX_PART_SIZE, MIN_PART_SIZE } from "./part-size.ts";
+
+/** A prefix is a key without the leading/trailing slashes: no `.`/`..`/empty segments, no backslashes. */
+const safePrefix = (prefix: string) => {
+  const trimmed = prefix.replace(/^\/+|\/+$/g, "");
+  return trimmed === "" || (!trimmed.includes("\\") && trimmed.split("/").every((s) => s !== "" && s !== "." && s !== ".."));
+};
 
 export const s3ConfigSchema = z.object({
   /** Custom endpoint for R2, MinIO and other S3-compatible servers; omit for AWS. */
@@ -8,14 +18,22 @@ export const s3ConfigSchema = z.object({
   region: z.string().min(1).default("us-east-1"),
   bucket: z.string().min(3).max(63),
   /** Key prefix inside the bucket, without leading slash. */
-  prefix: z.string().default(""),
+  prefix: z.string().default("").refine(safePrefix, "must be a relative path without '.', '..' or empty segments"),
   accessKeyId: z.string().min(1),
   secretAccessKey: z.string().min(1),
   sessionToken: z.string().optional(),
   /** Path-style addressing (`endpoint/bucket/key`), required by MinIO and s3rver. */
   forcePathStyle: z.boolean().default(false),
-  /** Multipart part size; default chosen so that 10,000 parts reach more than 1 TiB. */
-  partSizeBytes: z.number().int().min(5 * 1024 * 1024).optional(),
+  /**
+   * Multipart part size. Default: 112 MiB for streams of unknown length (10,000 parts reach 1.07 TiB),
+   * or sized from the length when the caller knows it. See part-size.ts.
+   */
+  partSizeBytes: z
+    .number()
+    .int()
+    .min(MIN_PART_SIZE, "must be at least 5 MiB (5242880 bytes), S3's minimum part size")
+    .max(MAX_PART_SIZE, "must be at most 5 GiB, S3's maximum part size")
+    .optional(),
   /** Parts uploaded at once; memory is bounded by partSize × queueSize. */
   queueSize: z.number().int().min(1).max(16).default(2),
 });

@@ -1,0 +1,368 @@
+/**
+ * @module providers/s3/provider
+ * S3-compatible object storage: AWS S3, Cloudflare R2 (`region: auto`), MinIO (`forcePathStyle`).
+ * Uploads stream through `@aws-sdk/lib-storage` as a multipart upload of fixed-size parts (or one
+ * PUT when the whole stream fits in a part); S3 only makes an object visible when the upload
+ * completes, and on failure or abort the multipart upload is aborted so no parts are left billed.
+ */
+import { stat as statFile } from "node:fs/promises";
+import { Readable } from "node:stream";
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+} from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
+import { parseProviderConfig } from "../../config.ts";
+import type {
+  ConnectionCheck,
+  DownloadOptions,
+  StorageCapabilities,
+  StorageDestination,
+  StorageObjectInfo,
+  UploadOptions,
+  UploadResult,
+  UploadSource,
+} from "../../contract.ts";
+import { redact, StorageError } from "../../errors.ts";
+import { validateKey, validatePrefix } from "../../keys.ts";
+import { meterSource } from "../../stream/meter.ts";
+import { type S3Config, s3ConfigSchema, s3DisplayName } from "./config.ts";
+import { classifyS3Error, mapS3Error, type S3ErrorContext, s3ErrorCode } from "./errors.ts";
+import { choosePartSize, MAX_PARTS, maxObjectSize } from "./part-size.ts";
+
+/**
+ * Network limits. A closed port or dead host must fail within seconds (UNREACHABLE), not after the
+ * SDK's default minutes of retries; three attempts still ride out a transient reset.
+ */
+const MAX_ATTEMPTS = 3;
+const CONNECTION_TIMEOUT_MS = 5_000;
+/** Socket idle time before a request is given up (a hung server); not a cap on a long part upload. */
+const SOCKET_IDLE_TIMEOUT_MS = 120_000;
+
+export class S3Destination implements StorageDestination {
+  readonly type = "s3" as const;
+  readonly capabilities: StorageCapabilities = {
+    // A PUT or CompleteMultipartUpload replaces the object in one step.
+    atomicReplace: true,
+    unknownLengthUpload: true,
+    // S3 has no free-space notion (R2/MinIO quotas are not exposed through the S3 API).
+    reportsFreeSpace: false,
+    // Keys are flat names; "folders" are only prefixes.
+    hierarchical: false,
+  };
+  private config: S3Config | undefined;
+  private clientInstance: S3Client | undefined;
+
+  constructor(config?: unknown) {
+    if (config !== undefined) this.config = parseProviderConfig(s3ConfigSchema, config, "s3");
+  }
+
+  get name(): string {
+    return this.config ? s3DisplayName(this.config) : "s3 (not configured)";
+  }
+
+  async configure(config: unknown): Promise<void> {
+    const parsed = parseProviderConfig(s3ConfigSchema, config, this.config ? this.name : "s3");
+    this.clientInstance?.destroy();
+    this.clientInstance = undefined;
+    this.config = parsed;
+  }
+
+  private get cfg(): S3Config {
+    if (!this.config) throw new StorageError("INVALID_CONFIG", this.name, "not configured: call configure() first");
+    return this.config;
+  }
+
+  /** The bucket prefix without edge slashes; "" when objects live at the bucket's root. */
+  private get prefix(): string {
+    return this.cfg.prefix.replace(/^\/+|\/+$/g, "");
+  }
+
+  /** Where requests go, for messages: the configured endpoint or AWS's regional one. */
+  private get endpoint(): string {
+    return this.cfg.endpoint ?? `https://s3.${this.cfg.region}.amazonaws.com`;
+  }
+
+  private get errorContext(): S3ErrorContext {
+    return {
+      name: this.name,
+      bucket: this.cfg.bucket,
+      endpoint: this.endpoint,
+      secrets: [this.cfg.secretAccessKey, this.cfg.sessionToken],
+    };
+  }
+
+  private get client(): S3Client {
+    if (!this.clientInstance) {
+      const c = this.cfg;
+      this.clientInstance = new S3Client({
+        endpoint: c.endpoint,
+        region: c.region,
+        forcePathStyle: c.forcePathStyle,
+        credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, sessionToken: c.sessionToken },
+        // R2 and MinIO reject or mishandle the SDK's default CRC32 trailers (aws-chunked encoding).
+        requestChecksumCalculation: "WHEN_REQUIRED",
+        responseChecksumValidation: "WHEN_REQUIRED",
+        maxAttempts: MAX_ATTEMPTS,
+        // Options for the SDK's own NodeHttpHandler.
+        requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS, socketTimeout: SOCKET_IDLE_TIMEOUT_MS },
+      });
+    }
+    return this.clientInstance;
+  }
+
+  /** The object key in the bucket for a destination-relative key. */
+  private objectKey(key: string): string {
+    validateKey(key, this.name);
+    return this.prefix ? `${this.prefix}/${key}` : key;
+  }
+
+  /** The destination-relative key for an object key in the bucket. */
+  private relativeKey(objectKey: string): string {
+    return this.prefix ? objectKey.slice(this.prefix.length + 1) : objectKey;
+  }
+
+  private fail(error: unknown, what: string): StorageError {
+    return mapS3Error(error, this.errorContext, what);
+  }
+
+  async upload(source: UploadSource, key: string, options: UploadOptions = {}): Promise<UploadResult> {
+    const objectKey = this.objectKey(key);
+    const what = `upload of ${key}`;
+    const { signal } = options;
+    if (signal?.aborted) throw new StorageError("INTERRUPTED", this.name, `${what}: aborted before it started`);
+    const sizeHint = options.size ?? (await sizeOfFileSource(source));
+    const partSize = choosePartSize({ configured: this.cfg.partSizeBytes, sizeHint });
+    const meter = meterSource(source, options.onProgress);
+
+    // Cancels the part requests in flight (lib-storage does not pass a signal to them), so an abort
+    // or a failing source takes effect at once rather than after a 100 MiB part has been sent.
+    const inFlight = new AbortController();
+    const abortError = () => Object.assign(new Error("upload aborted by the caller"), { name: "AbortError" });
+    const onAbort = () => {
+      inFlight.abort();
+      meter.destroy(abortError());
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+    meter.once("error", () => inFlight.abort());
+
+    const upload = new Upload({
+      client: withSignalOnDataRequests(this.client, inFlight.signal),
+      params: {
+        Bucket: this.cfg.bucket,
+        Key: objectKey,
+        Body: meter,
+        ContentType: options.contentType ?? "application/octet-stream",
+        // Never Content-Encoding: R2 would transparently decompress a `.gz` dump on download.
+        Metadata: options.metadata ? { ...options.metadata } : undefined,
+      },
+      partSize,
+      queueSize: this.cfg.queueSize,
+      // On failure lib-storage sends AbortMultipartUpload so no parts are left behind.
+      leavePartsOnError: false,
+    });
+    try {
+      const result = await upload.done();
+      return {
+        storagePath: objectKey,
+        url: `s3://${this.cfg.bucket}/${objectKey}`,
+        etag: result.ETag,
+        size: meter.bytes,
+        sha256: meter.sha256,
+      };
+    } catch (error) {
+      if (signal?.aborted) {
+        throw new StorageError(
+          "INTERRUPTED",
+          this.name,
+          `${what}: aborted; the multipart upload was cancelled and nothing was stored`,
+          {
+            cause: error,
+          },
+        );
+      }
+      if (error instanceof Error && /Exceeded \d+ parts/.test(error.message)) {
+        throw new StorageError(
+          "QUOTA_EXCEEDED",
+          this.name,
+          `${what}: the stream is larger than ${MAX_PARTS} parts of ${partSize} bytes (${maxObjectSize(partSize)} bytes); raise partSizeBytes or pass the size`,
+          { cause: error },
+        );
+      }
+      // A failing source (pg_dump exiting) is not the server's fault: say so rather than "unknown".
+      if (meter.destroyed && meter.errored && !classifyS3ErrorIsServer(error)) {
+        throw new StorageError(
+          "INTERRUPTED",
+          this.name,
+          redact(
+            `${what}: the source stream failed (${(error as Error).message}); nothing was stored`,
+            this.errorContext.secrets,
+          ),
+          { cause: error },
+        );
+      }
+      throw this.fail(error, what);
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+      if (!meter.destroyed) meter.destroy();
+    }
+  }
+
+  async download(key: string, options: DownloadOptions = {}): Promise<Readable> {
+    const objectKey = this.objectKey(key);
+    try {
+      const response = await this.client.send(new GetObjectCommand({ Bucket: this.cfg.bucket, Key: objectKey }), {
+        abortSignal: options.signal,
+      });
+      const body = response.Body;
+      if (body instanceof Readable) return body;
+      // Node's SDK always answers with an IncomingMessage; anything else means an unexpected runtime.
+      if (!body) return Readable.from([]);
+      return Readable.fromWeb((body as { transformToWebStream(): ReadableStream }).transformToWebStream() as never);
+    } catch (error) {
+      throw this.fail(error, `download of ${key}`);
+    }
+  }
+
+  async stat(key: string): Promise<StorageObjectInfo> {
+    const objectKey = this.objectKey(key);
+    try {
+      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.cfg.bucket, Key: objectKey }));
+      return {
+        key,
+        size: head.ContentLength ?? 0,
+        modifiedAt: head.LastModified ?? new Date(0),
+        etag: head.ETag,
+      };
+    } catch (error) {
+      throw this.fail(error, `stat of ${key}`);
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    const objectKey = this.objectKey(key);
+    try {
+      // S3's DeleteObject already succeeds for a missing key.
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.cfg.bucket, Key: objectKey }));
+    } catch (error) {
+      const mapped = this.fail(error, `delete of ${key}`);
+      // Some S3-compatible servers answer NoSuchKey instead; deleting what is gone is not an error.
+      if (mapped.code === "NOT_FOUND" && s3ErrorCode(error).code !== "NoSuchBucket") return;
+      throw mapped;
+    }
+  }
+
+  async list(prefix = ""): Promise<StorageObjectInfo[]> {
+    validatePrefix(prefix, this.name);
+    const fullPrefix = this.prefix ? `${this.prefix}/${prefix}` : prefix;
+    const out: StorageObjectInfo[] = [];
+    let continuationToken: string | undefined;
+    try {
+      do {
+        const page = await this.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.cfg.bucket,
+            Prefix: fullPrefix || undefined,
+            ContinuationToken: continuationToken,
+          }),
+        );
+        for (const object of page.Contents ?? []) {
+          if (!object.Key) continue;
+          out.push({
+            key: this.relativeKey(object.Key),
+            size: object.Size ?? 0,
+            modifiedAt: object.LastModified ?? new Date(0),
+            etag: object.ETag,
+          });
+        }
+        continuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (continuationToken);
+    } catch (error) {
+      throw this.fail(error, `list of ${prefix || "/"}`);
+    }
+    // S3 sorts by UTF-8 bytes; sort by code unit like every other provider.
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  async validateConnection(): Promise<ConnectionCheck> {
+    const started = performance.now();
+    const latency = () => Math.round(performance.now() - started);
+    let ctx: S3ErrorContext;
+    try {
+      ctx = this.errorContext;
+    } catch (error) {
+      return { ok: false, error: (error as Error).message, latencyMs: latency() };
+    }
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: ctx.bucket }));
+      return { ok: true, latencyMs: latency() };
+    } catch (error) {
+      return { ok: false, error: redact(this.connectionMessage(error, ctx), ctx.secrets), latencyMs: latency() };
+    }
+  }
+
+  /** HeadBucket answers have no body: explain by HTTP status. */
+  private connectionMessage(error: unknown, ctx: S3ErrorContext): string {
+    const { status } = s3ErrorCode(error);
+    const code = classifyS3Error(error);
+    if (code === "AUTH") {
+      return `${ctx.name}: the server refused the credentials for bucket "${ctx.bucket}" (HTTP ${status ?? "403"}): check S3_ACCESS_KEY_ID/S3_SECRET_ACCESS_KEY and that the key may access this bucket`;
+    }
+    if (code === "NOT_FOUND") {
+      return `${ctx.name}: bucket "${ctx.bucket}" does not exist at ${ctx.endpoint}: create it, or check S3_BUCKET and S3_ENDPOINT`;
+    }
+    if (status === 301 || status === 400) {
+      return `${ctx.name}: the server refused the request for bucket "${ctx.bucket}" (HTTP ${status}): the bucket may be in another region than "${this.cfg.region}"; check S3_REGION (use "auto" for Cloudflare R2)`;
+    }
+    if (code === "UNREACHABLE") {
+      return `${ctx.name}: cannot reach ${ctx.endpoint}: check S3_ENDPOINT, that the server is running, and the network`;
+    }
+    return this.fail(error, "connection check").message;
+  }
+
+  async getAvailableSpace(): Promise<number | null> {
+    return null;
+  }
+
+  async close(): Promise<void> {
+    this.clientInstance?.destroy();
+    this.clientInstance = undefined;
+  }
+}
+
+/** True when the error came from the server or the network rather than from the source stream. */
+function classifyS3ErrorIsServer(error: unknown): boolean {
+  return s3ErrorCode(error).status !== undefined || classifyS3Error(error) === "UNREACHABLE";
+}
+
+/** The byte length of a file source, to size its parts; undefined for streams. */
+async function sizeOfFileSource(source: UploadSource): Promise<number | undefined> {
+  if (source instanceof Readable || !("path" in source) || typeof source.path !== "string") return undefined;
+  try {
+    return (await statFile(source.path)).size;
+  } catch {
+    return undefined; // the read will fail with a clear error of its own
+  }
+}
+
+/**
+ * A view of the client that attaches `signal` to the requests carrying data (PutObject, UploadPart)
+ * and leaves the rest alone: AbortMultipartUpload must still go out after an abort.
+ */
+function withSignalOnDataRequests(client: S3Client, signal: AbortSignal): S3Client {
+  return new Proxy(client, {
+    get(target, property, receiver) {
+      if (property !== "send") return Reflect.get(target, property, receiver);
+      return (command: Parameters<S3Client["send"]>[0], options?: { abortSignal?: AbortSignal }) => {
+        const carriesData = command instanceof UploadPartCommand || command instanceof PutObjectCommand;
+        return target.send(command as never, carriesData ? { ...options, abortSignal: signal } : options);
+      };
+    },
+  });
+}
