@@ -1,10 +1,21 @@
 /** @module providers/google-drive/config */
+import { createPrivateKey } from "node:crypto";
 import { z } from "zod";
+
+/** A key that cannot sign would only fail later, as a confusing auth error: refuse it here (without echoing it). */
+const isPrivateKey = (pem: string) => {
+  try {
+    createPrivateKey(pem);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 const serviceAccountKeySchema = z.object({
   type: z.literal("service_account").optional(),
   client_email: z.string().min(1),
-  private_key: z.string().min(1),
+  private_key: z.string().min(1).refine(isPrivateKey, "is not a PEM private key (copy private_key from the key JSON)"),
   private_key_id: z.string().optional(),
   token_uri: z.string().optional(),
 });
@@ -15,19 +26,20 @@ export const googleDriveConfigSchema = z
     folderId: z.string().min(1),
     /** Service account key: the parsed JSON object, or its JSON text. */
     serviceAccountKey: z
-      .union([serviceAccountKeySchema, z.string().transform((text, ctx) => {
-        try {
-          return serviceAccountKeySchema.parse(JSON.parse(text));
-        } catch {
-          ctx.addIssue({ code: "custom", message: "is not a service account key JSON (client_email, private_key)" });
-          return z.NEVER;
-        }
-      })])
+      .union([
+        serviceAccountKeySchema,
+        z.string().transform((text, ctx) => {
+          try {
+            return serviceAccountKeySchema.parse(JSON.parse(text));
+          } catch {
+            ctx.addIssue({ code: "custom", message: "is not a service account key JSON (client_email, private_key)" });
+            return z.NEVER;
+          }
+        }),
+      ])
       .optional(),
     /** OAuth client and refresh token, for personal Drives. */
-    oauth: z
-      .object({ clientId: z.string().min(1), clientSecret: z.string().min(1), refreshToken: z.string().min(1) })
-      .optional(),
+    oauth: z.object({ clientId: z.string().min(1), clientSecret: z.string().min(1), refreshToken: z.string().min(1) }).optional(),
     /** Search shared drives too (`supportsAllDrives`). */
     supportsAllDrives: z.boolean().default(true),
     /** Resumable upload chunk size; a multiple of 256 KiB. */

@@ -1,0 +1,407 @@
+/**
+ * @module providers/google-drive/provider
+ * Google Drive (v3) under one folder (`folderId`, in a shared drive or shared with the identity).
+ * Keys map to a folder hierarchy: `a/b/c.bin` is file `c.bin` in sub-folder `b` of sub-folder `a`;
+ * sub-folders are created on demand and their ids cached. Uploads use the resumable protocol under a
+ * temporary name (`.stowage-partial-…`, skipped by listings); Drive only creates the file when the
+ * session completes, and only then is it renamed to the key and the previous file of that name deleted.
+ * Every call goes to the configured `rootUrl`/`tokenUrl`: Google in production, the emulator in tests.
+ */
+import { randomBytes } from "node:crypto";
+import { Readable } from "node:stream";
+import { type drive_v3, drive as driveClient } from "@googleapis/drive";
+import { parseProviderConfig } from "../../config.ts";
+import type {
+  ConnectionCheck,
+  DownloadOptions,
+  StorageCapabilities,
+  StorageDestination,
+  StorageObjectInfo,
+  UploadOptions,
+  UploadResult,
+  UploadSource,
+} from "../../contract.ts";
+import { StorageError } from "../../errors.ts";
+import { validateKey, validatePrefix } from "../../keys.ts";
+import { meterSource, openSource } from "../../stream/meter.ts";
+import { createDriveAuth, type DriveAuth } from "./auth.ts";
+import { type GoogleDriveConfig, googleDriveConfigSchema, googleDriveDisplayName } from "./config.ts";
+import { driveStatus, toStorageError } from "./drive-errors.ts";
+import { uploadResumable } from "./resumable-upload.ts";
+import { DEFAULT_BASE_DELAY_MS, DEFAULT_MAX_DELAY_MS, type RetryPolicy, withRetry } from "./retry.ts";
+
+/** Uploads in progress carry this name; listings skip it. */
+export const TEMP_PREFIX = ".stowage-partial-";
+export const FOLDER_MIME = "application/vnd.google-apps.folder";
+const FILE_FIELDS = "id,name,mimeType,size,md5Checksum,modifiedTime,createdTime";
+const API_TIMEOUT_MS = 30_000;
+/** Drive's maximum page size for files.list. */
+const PAGE_SIZE = 1000;
+
+/** Quotes a value for a Drive `q` string literal. */
+export function driveQuote(value: string): string {
+  return `'${value.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
+}
+
+type MethodOptions = { rootUrl: string; timeout: number; retry: false; signal?: AbortSignal };
+
+export class GoogleDriveDestination implements StorageDestination {
+  readonly type = "google_drive" as const;
+  readonly capabilities: StorageCapabilities = {
+    // Drive has no rename-over: for an instant two complete files share the name (readers pick the
+    // newest); readers never see partial data, but the replace is two steps.
+    atomicReplace: false,
+    unknownLengthUpload: true,
+    reportsFreeSpace: true,
+    hierarchical: true,
+  };
+  private config: GoogleDriveConfig | undefined;
+  private auth: DriveAuth | undefined;
+  private api: drive_v3.Drive | undefined;
+  /** Folder path ("" = the root folder) → id; promises, so concurrent uploads create a folder once. */
+  private folders = new Map<string, Promise<string>>();
+  private rootVerified = false;
+
+  constructor(config?: unknown) {
+    if (config !== undefined) this.apply(config);
+  }
+
+  get name(): string {
+    return this.config ? googleDriveDisplayName(this.config) : "google_drive (not configured)";
+  }
+
+  async configure(config: unknown): Promise<void> {
+    this.apply(config);
+  }
+
+  private apply(raw: unknown): void {
+    const config = parseProviderConfig(googleDriveConfigSchema, raw, "google_drive");
+    this.config = { ...config, rootUrl: config.rootUrl.endsWith("/") ? config.rootUrl : `${config.rootUrl}/` };
+    this.auth = createDriveAuth(this.config);
+    // `auth` is google-auth-library's client; googleapis-common bundles its own copy of the types.
+    this.api = driveClient({ version: "v3", auth: this.auth.client as unknown as drive_v3.Options["auth"] });
+    this.folders = new Map();
+    this.rootVerified = false;
+  }
+
+  private get cfg(): GoogleDriveConfig {
+    if (!this.config) throw new StorageError("INVALID_CONFIG", this.name, "not configured: call configure() first");
+    return this.config;
+  }
+
+  private get drive(): drive_v3.Drive {
+    if (!this.api) throw new StorageError("INVALID_CONFIG", this.name, "not configured: call configure() first");
+    return this.api;
+  }
+
+  private retryPolicy(signal?: AbortSignal): RetryPolicy {
+    return { maxRetries: this.cfg.maxRetries, baseDelayMs: DEFAULT_BASE_DELAY_MS, maxDelayMs: DEFAULT_MAX_DELAY_MS, signal };
+  }
+
+  private toError(error: unknown, what: string, signal?: AbortSignal): StorageError {
+    return toStorageError(error, {
+      destination: this.name,
+      what,
+      secrets: this.auth?.secrets() ?? [],
+      serviceAccountEmail: this.auth?.serviceAccountEmail,
+      signal,
+      rootUrl: this.cfg.rootUrl,
+    });
+  }
+
+  /** One Drive API call with retries; errors become StorageErrors. */
+  private async call<T>(what: string, run: (options: MethodOptions) => Promise<{ data: T }>, signal?: AbortSignal): Promise<T> {
+    try {
+      const options: MethodOptions = { rootUrl: this.cfg.rootUrl, timeout: API_TIMEOUT_MS, retry: false, signal };
+      return (await withRetry(() => run(options), this.retryPolicy(signal))).data;
+    } catch (error) {
+      throw this.toError(error, what, signal);
+    }
+  }
+
+  private get common() {
+    return { supportsAllDrives: this.cfg.supportsAllDrives };
+  }
+
+  private get listCommon() {
+    return this.cfg.supportsAllDrives
+      ? { supportsAllDrives: true, includeItemsFromAllDrives: true, corpora: "allDrives" }
+      : { supportsAllDrives: false };
+  }
+
+  /** Checks once that `folderId` is a folder this identity can see; a 404 becomes NOT_FOUND naming it. */
+  private async verifyRoot(force = false): Promise<void> {
+    if (this.rootVerified && !force) return;
+    const folderId = this.cfg.folderId;
+    let folder: drive_v3.Schema$File;
+    try {
+      folder = await this.call("root folder", (o) =>
+        this.drive.files.get({ fileId: folderId, fields: "id,name,mimeType,trashed", ...this.common }, o),
+      );
+    } catch (error) {
+      if (StorageError.is(error, "NOT_FOUND")) {
+        const who = this.auth?.serviceAccountEmail ?? "the OAuth account";
+        throw new StorageError(
+          "NOT_FOUND",
+          this.name,
+          `the folder ${folderId} does not exist or is not shared with ${who}; check folderId (the last part of the folder's URL) and share the folder as an editor`,
+        );
+      }
+      throw error;
+    }
+    if (folder.mimeType !== FOLDER_MIME || folder.trashed) {
+      throw new StorageError(
+        "NOT_FOUND",
+        this.name,
+        `${folderId} is ${folder.trashed ? "in the trash" : "not a folder"}; set folderId to a folder's id`,
+      );
+    }
+    this.rootVerified = true;
+  }
+
+  /** Every page of a files.list query. */
+  private async listAll(q: string, what: string, signal?: AbortSignal): Promise<drive_v3.Schema$File[]> {
+    const out: drive_v3.Schema$File[] = [];
+    let pageToken: string | undefined;
+    do {
+      const page: drive_v3.Schema$FileList = await this.call(
+        what,
+        (o) =>
+          this.drive.files.list(
+            { q, pageSize: PAGE_SIZE, pageToken, fields: `nextPageToken,files(${FILE_FIELDS})`, ...this.listCommon },
+            o,
+          ),
+        signal,
+      );
+      out.push(...(page.files ?? []));
+      pageToken = page.nextPageToken ?? undefined;
+    } while (pageToken);
+    return out;
+  }
+
+  /** Children of `parentId` named `name`: folders or files. */
+  private children(parentId: string, name: string, kind: "folder" | "file", what: string, signal?: AbortSignal) {
+    const mime = kind === "folder" ? `mimeType = ${driveQuote(FOLDER_MIME)}` : `mimeType != ${driveQuote(FOLDER_MIME)}`;
+    return this.listAll(
+      `name = ${driveQuote(name)} and ${driveQuote(parentId)} in parents and trashed = false and ${mime}`,
+      what,
+      signal,
+    );
+  }
+
+  /** Id of the folder at `path` (relative to the root), created on demand when `create`; undefined when absent. */
+  private async folderId(path: string, create: boolean, signal?: AbortSignal): Promise<string | undefined> {
+    await this.verifyRoot();
+    if (path === "") return this.cfg.folderId;
+    const cached = this.folders.get(path);
+    if (cached) return cached;
+    const slash = path.lastIndexOf("/");
+    const parentPath = slash >= 0 ? path.slice(0, slash) : "";
+    const name = path.slice(slash + 1);
+    const lookup = async (): Promise<string | undefined> => {
+      const parentId = await this.folderId(parentPath, create, signal);
+      if (!parentId) return undefined;
+      const found = await this.children(parentId, name, "folder", `folder ${path}`, signal);
+      // Two writers may have raced to create it: everyone uses the oldest.
+      found.sort((a, b) => (a.createdTime ?? "").localeCompare(b.createdTime ?? ""));
+      if (found[0]?.id) return found[0].id;
+      if (!create) return undefined;
+      const made = await this.call(
+        `create folder ${path}`,
+        (o) =>
+          this.drive.files.create(
+            { requestBody: { name, mimeType: FOLDER_MIME, parents: [parentId] }, fields: "id", ...this.common },
+            o,
+          ),
+        signal,
+      );
+      if (!made.id) throw new StorageError("UNKNOWN", this.name, `create folder ${path}: Drive returned no id`);
+      return made.id;
+    };
+    if (!create) {
+      const id = await lookup();
+      if (id) this.folders.set(path, Promise.resolve(id));
+      return id;
+    }
+    const pending = lookup().then((id) => id as string);
+    this.folders.set(path, pending);
+    pending.catch(() => this.folders.delete(path));
+    return pending;
+  }
+
+  private splitKey(key: string): { folder: string; name: string } {
+    validateKey(key, this.name);
+    const slash = key.lastIndexOf("/");
+    return { folder: slash >= 0 ? key.slice(0, slash) : "", name: key.slice(slash + 1) };
+  }
+
+  /** The files stored under `key`, newest first (more than one only for an instant during a replace). */
+  private async filesOf(key: string, signal?: AbortSignal): Promise<drive_v3.Schema$File[]> {
+    const { folder, name } = this.splitKey(key);
+    const parentId = await this.folderId(folder, false, signal);
+    if (!parentId) return [];
+    const files = await this.children(parentId, name, "file", key, signal);
+    return files.sort((a, b) => (b.createdTime ?? "").localeCompare(a.createdTime ?? ""));
+  }
+
+  private async deleteFile(id: string, what: string): Promise<void> {
+    try {
+      await this.call(what, (o) => this.drive.files.delete({ fileId: id, ...this.common }, o));
+    } catch (error) {
+      if (!StorageError.is(error, "NOT_FOUND")) throw error;
+    }
+  }
+
+  async upload(source: UploadSource, key: string, options: UploadOptions = {}): Promise<UploadResult> {
+    const { folder, name } = this.splitKey(key);
+    const signal = options.signal;
+    const what = `upload of ${key}`;
+    if (signal?.aborted) throw new StorageError("INTERRUPTED", this.name, `${what}: aborted before it started`);
+    const input = openSource(source);
+    const meter = meterSource(input, options.onProgress);
+    const onAbort = () => meter.destroy(Object.assign(new Error("aborted"), { name: "AbortError" }));
+    signal?.addEventListener("abort", onAbort, { once: true });
+    let uploadedId: string | undefined;
+    try {
+      const parentId = (await this.folderId(folder, true, signal)) as string;
+      const file = await uploadResumable(meter, {
+        client: this.auth?.client as NonNullable<DriveAuth["client"]>,
+        rootUrl: this.cfg.rootUrl,
+        metadata: {
+          name: `${TEMP_PREFIX}${randomBytes(8).toString("hex")}`,
+          parents: [parentId],
+          mimeType: options.contentType ?? "application/octet-stream",
+          ...(options.metadata ? { appProperties: { ...options.metadata } } : {}),
+        },
+        chunkSize: this.cfg.chunkSizeBytes,
+        supportsAllDrives: this.cfg.supportsAllDrives,
+        fields: FILE_FIELDS,
+        retry: this.retryPolicy(signal),
+        signal,
+      });
+      uploadedId = file.id;
+      // Replace: the new file takes the name, then the old ones go.
+      const previous = await this.children(parentId, name, "file", what, signal);
+      await this.call(
+        what,
+        (o) => this.drive.files.update({ fileId: file.id, requestBody: { name }, fields: "id", ...this.common }, o),
+        signal,
+      );
+      const renamed = uploadedId;
+      uploadedId = undefined;
+      for (const old of previous) {
+        if (old.id && old.id !== renamed) await this.deleteFile(old.id, `${what}: removing the previous version`);
+      }
+      return {
+        storagePath: file.id,
+        url: `https://drive.google.com/file/d/${file.id}/view`,
+        ...(file.md5Checksum ? { etag: file.md5Checksum } : {}),
+        size: meter.bytes,
+        sha256: meter.sha256,
+      };
+    } catch (error) {
+      if (uploadedId) await this.deleteFile(uploadedId, `${what}: cleanup`).catch(() => undefined);
+      meter.destroy();
+      if (!(source instanceof Readable)) input.destroy();
+      if (!signal?.aborted && !(error instanceof StorageError) && driveStatus(error) === undefined && meter.errored === error) {
+        throw new StorageError(
+          "INTERRUPTED",
+          this.name,
+          `${what}: the source stream failed (${(error as Error).message}); nothing was stored`,
+        );
+      }
+      throw this.toError(error, what, signal);
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  async download(key: string, options: DownloadOptions = {}): Promise<Readable> {
+    const [file] = await this.filesOf(key, options.signal);
+    if (!file?.id) throw new StorageError("NOT_FOUND", this.name, `${key}: no such file`);
+    const fileId = file.id;
+    try {
+      const response = await withRetry(
+        () =>
+          this.drive.files.get(
+            { fileId, alt: "media", ...this.common },
+            // No overall timeout: a large download may take hours.
+            { rootUrl: this.cfg.rootUrl, timeout: 0, retry: false, signal: options.signal, responseType: "stream" },
+          ),
+        this.retryPolicy(options.signal),
+      );
+      return response.data as unknown as Readable;
+    } catch (error) {
+      throw this.toError(error, `download of ${key}`, options.signal);
+    }
+  }
+
+  async stat(key: string): Promise<StorageObjectInfo> {
+    const [file] = await this.filesOf(key);
+    if (!file) throw new StorageError("NOT_FOUND", this.name, `${key}: no such file`);
+    return info(key, file);
+  }
+
+  async delete(key: string): Promise<void> {
+    for (const file of await this.filesOf(key)) {
+      if (file.id) await this.deleteFile(file.id, `delete of ${key}`);
+    }
+  }
+
+  async list(prefix = ""): Promise<StorageObjectInfo[]> {
+    validatePrefix(prefix, this.name);
+    const slash = prefix.lastIndexOf("/");
+    const start = slash >= 0 ? prefix.slice(0, slash) : "";
+    const startId = await this.folderId(start, false);
+    if (!startId) return [];
+    const found = new Map<string, { info: StorageObjectInfo; created: string }>();
+    const walk = async (folderId: string, folderKey: string): Promise<void> => {
+      const entries = await this.listAll(`${driveQuote(folderId)} in parents and trashed = false`, `list of ${prefix || "/"}`);
+      for (const entry of entries) {
+        if (!entry.name || !entry.id || entry.name.startsWith(TEMP_PREFIX)) continue;
+        const key = folderKey ? `${folderKey}/${entry.name}` : entry.name;
+        if (entry.mimeType === FOLDER_MIME) {
+          if (prefix.startsWith(`${key}/`) || `${key}/`.startsWith(prefix)) await walk(entry.id, key);
+        } else if (key.startsWith(prefix)) {
+          const created = entry.createdTime ?? "";
+          const seen = found.get(key);
+          if (!seen || seen.created < created) found.set(key, { info: info(key, entry), created });
+        }
+      }
+    };
+    await walk(startId, start);
+    return [...found.values()].map((f) => f.info).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  async validateConnection(): Promise<ConnectionCheck> {
+    const started = performance.now();
+    const latency = () => Math.round(performance.now() - started);
+    try {
+      await this.verifyRoot(true);
+      return { ok: true, latencyMs: latency() };
+    } catch (error) {
+      const message = error instanceof StorageError ? error.message : this.toError(error, "connection check").message;
+      return { ok: false, error: message, latencyMs: latency() };
+    }
+  }
+
+  async getAvailableSpace(): Promise<number | null> {
+    const about = await this.call("free space", (o) => this.drive.about.get({ fields: "storageQuota" }, o));
+    const limit = about.storageQuota?.limit;
+    if (limit === undefined || limit === null || limit === "") return null;
+    return Math.max(0, Number(limit) - Number(about.storageQuota?.usage ?? 0));
+  }
+
+  async close(): Promise<void> {
+    this.folders.clear();
+  }
+}
+
+function info(key: string, file: drive_v3.Schema$File): StorageObjectInfo {
+  return {
+    key,
+    size: Number(file.size ?? 0),
+    modifiedAt: new Date(file.modifiedTime ?? file.createdTime ?? 0),
+    ...(file.md5Checksum ? { etag: file.md5Checksum } : {}),
+  };
+}
