@@ -10,15 +10,36 @@
  */
 import { readFileSync } from "node:fs";
 import type { StorageType } from "./contract.ts";
-import { StorageError, redact } from "./errors.ts";
+import { StorageError } from "./errors.ts";
 import type { DestinationSpec } from "./registry.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
 const truthy = (v: string | null | undefined) => v !== null && v !== undefined && /^(1|true|yes|on)$/i.test(v);
 
+const FORMS =
+  "file:///abs/path, /abs/path, s3://bucket/prefix?endpoint=…&region=…&path_style=true, webdav+https://[user@]host/path, " +
+  "nextcloud+https://user@host/folder or gdrive://FOLDER_ID?credentials=/path/key.json";
+
+/**
+ * The input as safe to show in an error. A password could hide anywhere in the user-info part
+ * (even one the URL parser rejects), so any input with an `@` is cut down to what a parser
+ * vouches for, without the password, or to its scheme alone.
+ */
+function displayable(input: string): string {
+  if (!input.includes("@")) return input;
+  try {
+    const url = new URL(input);
+    url.password = "";
+    return url.toString();
+  } catch {
+    const scheme = /^[a-z][a-z0-9+.-]*:/i.exec(input)?.[0];
+    return scheme ? `${scheme}//…` : "(destination URL)";
+  }
+}
+
 function invalid(url: string, message: string): StorageError {
-  return new StorageError("INVALID_CONFIG", redact(url, []), message);
+  return new StorageError("INVALID_CONFIG", displayable(url), message);
 }
 
 /** Parses a destination URL into `{ type, config }`, reading credentials from `env`. */
@@ -28,10 +49,7 @@ export function parseDestinationUrl(input: string, env: Env = process.env): Dest
     url = new URL(input);
   } catch {
     if (input.startsWith("/")) return { type: "local_mapped", config: { basePath: input.replace(/\/+$/, "") || "/" } };
-    throw invalid(
-      input,
-      "not a destination URL; use file:///abs/path, s3://bucket/prefix, webdav+https://host/path, nextcloud+https://user@host/path or gdrive://FOLDER_ID",
-    );
+    throw invalid(input, `not a destination URL; use one of ${FORMS}`);
   }
   if (url.password) {
     throw invalid(input, "do not put a password in the destination URL; set it in the environment (see README, Configuration)");
@@ -39,6 +57,12 @@ export function parseDestinationUrl(input: string, env: Env = process.env): Dest
   const q = url.searchParams;
   switch (url.protocol) {
     case "file:": {
+      if (url.hostname && url.hostname !== "localhost") {
+        throw invalid(
+          input,
+          `a file: URL names a folder on this machine; write three slashes: file:///${url.hostname}${url.pathname}`,
+        );
+      }
       const basePath = decodeURIComponent(url.pathname).replace(/\/+$/, "") || "/";
       const maxSize = q.get("max_size");
       return { type: "local_mapped", config: { basePath, ...(maxSize ? { maxSize: Number(maxSize) } : {}) } };
@@ -50,7 +74,7 @@ export function parseDestinationUrl(input: string, env: Env = process.env): Dest
         config: {
           bucket: url.hostname,
           prefix,
-          endpoint: q.get("endpoint") ?? env.S3_ENDPOINT ?? undefined,
+          endpoint: q.get("endpoint") || env.S3_ENDPOINT || undefined,
           region: q.get("region") ?? env.S3_REGION ?? env.AWS_REGION ?? "us-east-1",
           forcePathStyle: q.has("path_style") ? truthy(q.get("path_style")) : truthy(env.S3_FORCE_PATH_STYLE),
           accessKeyId: env.S3_ACCESS_KEY_ID ?? env.AWS_ACCESS_KEY_ID,
@@ -95,11 +119,17 @@ export function parseDestinationUrl(input: string, env: Env = process.env): Dest
       return { type: "google_drive", config: googleDriveConfig(folderId, credentialsPath, q, env, input) };
     }
     default:
-      throw invalid(input, `unknown destination scheme ${JSON.stringify(url.protocol)}; use file:, s3:, webdav+https:, nextcloud+https: or gdrive:`);
+      throw invalid(input, `unknown destination scheme ${JSON.stringify(url.protocol)}; use one of ${FORMS}`);
   }
 }
 
-function googleDriveConfig(folderId: string, credentialsPath: string | null | undefined, q: URLSearchParams, env: Env, input: string) {
+function googleDriveConfig(
+  folderId: string,
+  credentialsPath: string | null | undefined,
+  q: URLSearchParams,
+  env: Env,
+  input: string,
+) {
   let serviceAccountKey: string | undefined = env.GOOGLE_DRIVE_SERVICE_ACCOUNT_KEY;
   if (credentialsPath) {
     try {
@@ -110,7 +140,11 @@ function googleDriveConfig(folderId: string, credentialsPath: string | null | un
   }
   const oauth =
     env.GOOGLE_DRIVE_REFRESH_TOKEN && !serviceAccountKey
-      ? { clientId: env.GOOGLE_DRIVE_CLIENT_ID, clientSecret: env.GOOGLE_DRIVE_CLIENT_SECRET, refreshToken: env.GOOGLE_DRIVE_REFRESH_TOKEN }
+      ? {
+          clientId: env.GOOGLE_DRIVE_CLIENT_ID,
+          clientSecret: env.GOOGLE_DRIVE_CLIENT_SECRET,
+          refreshToken: env.GOOGLE_DRIVE_REFRESH_TOKEN,
+        }
       : undefined;
   const rootUrl = q.get("root_url") ?? env.GOOGLE_DRIVE_ROOT_URL;
   const tokenUrl = q.get("token_url") ?? env.GOOGLE_DRIVE_TOKEN_URL;
