@@ -1,27 +1,36 @@
 /** @module providers/nextcloud/config */
 import { z } from "zod";
 
-export const nextcloudConfigSchema = z.object({
-  /**
-   * `nextcloud`: `serverUrl` is the Nextcloud root (https://cloud.example.com); files live under
-   * `/remote.php/dav/files/<username>` and chunked upload v2 is used for large streams when offered.
-   * `webdav`: `serverUrl` is the WebDAV root itself; any WebDAV server works.
-   */
-  mode: z.enum(["nextcloud", "webdav"]).default("nextcloud"),
-  serverUrl: z.url(),
-  username: z.string().default(""),
-  /** An app password, not the account password. */
-  password: z.string().default(""),
-  /** Folder under the user's files where backups go. */
-  basePath: z.string().default("/"),
-  /** Chunk size for Nextcloud chunked upload v2 (5 MB to 5 GB). */
-  chunkSizeBytes: z
-    .number()
-    .int()
-    .min(5 * 1024 * 1024)
-    .max(5 * 1024 * 1024 * 1024)
-    .default(10 * 1024 * 1024),
-});
+export const nextcloudConfigSchema = z
+  .object({
+    /**
+     * `nextcloud`: `serverUrl` is the Nextcloud root (https://cloud.example.com); files live under
+     * `/remote.php/dav/files/<username>` and chunked upload v2 is used for large streams when offered.
+     * `webdav`: `serverUrl` is the WebDAV root itself; any WebDAV server works.
+     */
+    mode: z.enum(["nextcloud", "webdav"]).default("nextcloud"),
+    serverUrl: z.url(),
+    username: z.string().default(""),
+    /** An app password, not the account password. */
+    password: z.string().default(""),
+    /** Folder under the user's files where backups go. */
+    basePath: z
+      .string()
+      .refine((p) => !p.split("/").includes(".."), "must not contain '..' segments")
+      .default("/"),
+    /** Chunk size for Nextcloud chunked upload v2 (5 MB to 5 GB). */
+    chunkSizeBytes: z
+      .number()
+      .int()
+      .min(5 * 1024 * 1024)
+      .max(5 * 1024 * 1024 * 1024)
+      .default(10 * 1024 * 1024),
+  })
+  // Nextcloud's DAV paths contain the user (/remote.php/dav/files/<username>), so it cannot be empty there.
+  .refine((c) => c.mode !== "nextcloud" || c.username.length > 0, {
+    path: ["username"],
+    message: "required in nextcloud mode (the Nextcloud login name)",
+  });
 export type NextcloudConfig = z.infer<typeof nextcloudConfigSchema>;
 
 export const nextcloudDisplayName = (c: Pick<NextcloudConfig, "mode" | "serverUrl" | "username" | "basePath">) => {

@@ -1,0 +1,68 @@
+/**
+ * @module test/servers/nextcloud-fake-process
+ * Starts `nextcloud-fake.ts` in its own Node process (through tsx) on a free port, with its users and
+ * passwords in the environment, and reads its request log for assertions.
+ */
+import { readFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { freePort, type ServerProcess, startServerProcess } from "./webdav-process.ts";
+
+export interface FakeUser {
+  readonly name: string;
+  readonly password: string;
+  readonly quotaBytes: number | null;
+}
+
+export interface LoggedRequest {
+  method: string;
+  path: string;
+  contentLength: string | null;
+  transferEncoding: string | null;
+  destination: string | null;
+  totalLength: string | null;
+  status: number;
+}
+
+export interface NextcloudFake extends ServerProcess {
+  readonly url: string;
+  /** Where user `name`'s files are kept on disk. */
+  filesDir(name: string): string;
+  /** Where user `name`'s chunked uploads are kept on disk. */
+  uploadsDir(name: string): string;
+  /** Requests handled so far (written by the server as JSON lines). */
+  requests(): Promise<LoggedRequest[]>;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+export async function startNextcloudFake(root: string, users: FakeUser[]): Promise<NextcloudFake> {
+  const port = await freePort();
+  const logFile = join(root, "requests.jsonl");
+  const server = await startServerProcess(port, {
+    label: "nextcloud-fake",
+    command: process.execPath,
+    args: ["--import", "tsx", join(here, "nextcloud-fake.ts")],
+    cwd: join(here, "..", ".."),
+    env: {
+      FAKE_NC_ROOT: join(root, "data"),
+      FAKE_NC_PORT: String(port),
+      FAKE_NC_USERS: JSON.stringify(users),
+      FAKE_NC_LOG: logFile,
+    },
+  });
+  const userDir = (name: string) => join(root, "data", encodeURIComponent(name));
+  return {
+    ...server,
+    url: `http://127.0.0.1:${port}`,
+    filesDir: (name) => join(userDir(name), "files"),
+    uploadsDir: (name) => join(userDir(name), "uploads"),
+    async requests() {
+      const text = await readFile(logFile, "utf8").catch(() => "");
+      return text
+        .split("\n")
+        .filter((line) => line.trim())
+        .map((line) => JSON.parse(line) as LoggedRequest);
+    },
+  };
+}
