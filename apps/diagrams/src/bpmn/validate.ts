@@ -1,0 +1,62 @@
+/**
+ * @module bpmn/validate
+ * Decides whether a document may be stored as a diagram: its size (413 over the configured maximum),
+ * then bpmn-moddle's parse (422 for malformed XML, a root that is not `bpmn:definitions`, and parser
+ * warnings such as duplicate ids or unknown elements, with the parser's own message).
+ *
+ * Two warning kinds are tolerated because real-world files from other modelers carry them and
+ * bpmn-js opens them: an encoding declaration other than UTF-8 (the text reaches us already decoded)
+ * and a reference to an id that is not in the document (e.g. `outMessageRef` to an external item).
+ * The stored text is always the caller's text, untouched: reads are byte-identical to what was saved.
+ */
+import { BpmnModdle, type ModdleElement } from "bpmn-moddle";
+import { ApiError } from "../errors.ts";
+
+const TOLERATED_WARNINGS = [/^unsupported document encoding/, /^unresolved reference/];
+
+export function byteLength(xml: string): number {
+  return Buffer.byteLength(xml, "utf8");
+}
+
+/** Throws 413 when `bytes` is over `maxBytes`. */
+export function assertDiagramSize(bytes: number, maxBytes: number): void {
+  if (bytes > maxBytes) {
+    throw new ApiError(
+      413,
+      "PAYLOAD_TOO_LARGE",
+      `the diagram is ${bytes} bytes, over the maximum of ${maxBytes} bytes per diagram (MAX_DIAGRAM_BYTES)`,
+      { max_bytes: maxBytes },
+    );
+  }
+}
+
+/** Parses `xml` as BPMN 2.0 and returns the definitions element; throws ApiError 422 with the parser's message. */
+export async function parseBpmn(xml: string): Promise<ModdleElement> {
+  const moddle = new BpmnModdle();
+  let result: Awaited<ReturnType<BpmnModdle["fromXML"]>>;
+  try {
+    result = await moddle.fromXML(xml, "bpmn:Definitions");
+  } catch (error) {
+    throw invalid(error instanceof Error ? error.message : String(error), error);
+  }
+  const problems = result.warnings.filter((w) => !TOLERATED_WARNINGS.some((re) => re.test(w.message)));
+  if (problems.length > 0) {
+    const shown = problems.slice(0, 5).map((w) => w.message.replace(/\s+/g, " ").trim());
+    const more = problems.length > 5 ? ` (and ${problems.length - 5} more)` : "";
+    throw invalid(shown.join("; ") + more);
+  }
+  return result.rootElement;
+}
+
+/** Size check then parse: the whole admission test of a diagram document. */
+export async function validateDiagramXml(xml: string, maxBytes: number): Promise<ModdleElement> {
+  assertDiagramSize(byteLength(xml), maxBytes);
+  return parseBpmn(xml);
+}
+
+function invalid(parserMessage: string, cause?: unknown): ApiError {
+  const message = /failed to parse document as <bpmn:Definitions>/.test(parserMessage)
+    ? `not a BPMN 2.0 document: the root element must be <bpmn:definitions> in namespace http://www.omg.org/spec/BPMN/20100524/MODEL (parser: ${parserMessage.replace(/\s+/g, " ").trim()})`
+    : `invalid BPMN XML: ${parserMessage.replace(/\s+/g, " ").trim()}`;
+  return new ApiError(422, "INVALID_BPMN", message, {}, { cause });
+}

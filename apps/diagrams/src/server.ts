@@ -1,0 +1,80 @@
+/**
+ * @module server
+ * Starts the service: configuration from the environment, the database (embedded PGlite in the data
+ * folder unless DATABASE_URL is set; migrations applied), the token service (JWT_SECRET, JWKS_URL, or
+ * a secret generated once into the data folder), the app, and an HTTP listener. Stops cleanly on
+ * SIGINT/SIGTERM. `startServer` is also what tests and the benchmark use.
+ */
+import { serve } from "@hono/node-server";
+import pino, { type Logger } from "pino";
+import { createApp } from "./app.ts";
+import { loadOrCreateSecret } from "./auth/secret.ts";
+import { createTokenService } from "./auth/tokens.ts";
+import { loadConfig, type ServiceConfig } from "./config.ts";
+import { createDatabase } from "./db/create-database.ts";
+import type { Database } from "./db/database.ts";
+
+export interface RunningServer {
+  readonly url: string;
+  readonly port: number;
+  readonly db: Database;
+  close(): Promise<void>;
+}
+
+export async function startServer(config: ServiceConfig, logger: Logger): Promise<RunningServer> {
+  const { db, migrations } = await createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  if (migrations.applied.length) logger.info({ applied: migrations.applied }, "migrations applied");
+  try {
+    let secret = config.jwtSecret;
+    if (!secret && !config.jwksUrl) {
+      const generated = await loadOrCreateSecret(config.dataDir);
+      secret = generated.secret;
+      logger.info(
+        { file: generated.file, created: generated.created },
+        "signing tokens with the generated secret kept in the data folder (set JWT_SECRET or JWKS_URL to use your own)",
+      );
+    }
+    const tokens = createTokenService({ secret, jwksUrl: config.jwksUrl, issuer: config.jwtIssuer });
+    const app = createApp({ db, tokens, logger, maxDiagramBytes: config.maxDiagramBytes, publicUrl: config.publicUrl });
+    const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+      const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
+      s.once("error", reject);
+    });
+    const address = server.address();
+    const port = typeof address === "object" && address ? address.port : config.port;
+    const url = `http://${config.host ?? "127.0.0.1"}:${port}`;
+    logger.info({ url, database: db.kind }, "stowage-diagrams listening");
+    return {
+      url,
+      port,
+      db,
+      close: async () => {
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await db.close();
+      },
+    };
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+}
+
+/** The `stowage-diagrams` command: bin/stowage-diagrams.js calls this. */
+export async function main(): Promise<void> {
+  let config: ServiceConfig;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(2);
+  }
+  const logger = pino({ level: config.logLevel, redact: ["req.headers.authorization", "*.password", "*.access_token"] });
+  const running = await startServer(config, logger);
+  const stop = async (signal: string) => {
+    logger.info({ signal }, "stopping");
+    await running.close();
+    process.exit(0);
+  };
+  process.once("SIGINT", () => void stop("SIGINT"));
+  process.once("SIGTERM", () => void stop("SIGTERM"));
+}
