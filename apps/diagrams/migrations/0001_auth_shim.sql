@@ -6,17 +6,21 @@
 -- table for the standalone sign-up. Every object is created ONLY when absent, so on Supabase this
 -- migration leaves the real auth schema, its functions, tables and roles alone.
 
+-- Roles are global to the cluster: two databases migrating at once (parallel tests) may both find a
+-- role absent; the loser of that race finds it created and carries on.
 do $do$
+declare
+  r text;
 begin
-  if not exists (select 1 from pg_roles where rolname = 'anon') then
-    create role anon nologin noinherit;
-  end if;
-  if not exists (select 1 from pg_roles where rolname = 'authenticated') then
-    create role authenticated nologin noinherit;
-  end if;
-  if not exists (select 1 from pg_roles where rolname = 'service_role') then
-    create role service_role nologin noinherit bypassrls;
-  end if;
+  foreach r in array array['anon', 'authenticated', 'service_role'] loop
+    if not exists (select 1 from pg_roles where rolname = r) then
+      begin
+        execute format('create role %I nologin noinherit%s', r, case when r = 'service_role' then ' bypassrls' else '' end);
+      exception when duplicate_object or unique_violation then
+        null;
+      end;
+    end if;
+  end loop;
 end
 $do$;
 
@@ -31,7 +35,10 @@ begin
     if not pg_has_role(current_user, r, 'MEMBER') then
       begin
         execute format('grant %I to %I', r, current_user);
-      exception when insufficient_privilege then
+      exception
+        when duplicate_object or unique_violation then
+          null; -- granted concurrently
+        when insufficient_privilege then
         raise warning 'role % cannot be granted to %: grant it so the service can SET ROLE %', r, current_user, r;
       end;
     end if;

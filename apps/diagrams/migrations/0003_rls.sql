@@ -17,8 +17,9 @@
 --   collaborator 'editor'                reads the project; creates diagrams in it and edits them
 --                                        (content, title, metadata); cannot trash, purge or share
 --   collaborator 'viewer'                reads the project and its diagrams, writes nothing
---   anyone incl. anon                    reads public, non-deleted projects and diagrams (and the
---                                        versions of readable diagrams)
+--   anyone incl. anon                    reads public, non-deleted projects and diagrams, the live
+--                                        diagrams of public projects, and the versions of readable
+--                                        diagrams
 --   personal-space diagrams (project_id is null) belong to their owner alone (unless public).
 -- Soft-deleted rows are invisible to everybody but their owner (the trash).
 
@@ -62,6 +63,20 @@ create function public.is_project_peer(p_profile_id uuid) returns boolean
     )
   $$;
 
+-- Whether a project is public and not in the trash (its live diagrams are then public too).
+create function public.project_is_public(p_project_id uuid) returns boolean
+  language sql
+  stable
+  security definer
+  set search_path = ''
+  as $$
+    select exists (
+      select 1 from public.projects p where p.id = p_project_id and p.is_public and p.deleted_at is null
+    )
+  $$;
+
+revoke all on function public.project_is_public(uuid) from public;
+grant execute on function public.project_is_public(uuid) to anon, authenticated;
 revoke all on function public.project_role(uuid) from public;
 revoke all on function public.is_project_peer(uuid) from public;
 grant execute on function public.project_role(uuid) to anon, authenticated;
@@ -172,12 +187,15 @@ create policy "Owners and collaborators read diagrams" on public.diagrams
   using (
     profile_id = (select auth.uid())
     or (deleted_at is null
-        and (is_public or (project_id is not null and public.project_role(project_id) is not null)))
+        and (is_public
+             or (project_id is not null and public.project_role(project_id) is not null)
+             or (project_id is not null and public.project_is_public(project_id))))
   );
 
+-- Public diagrams, and the live diagrams of public projects.
 create policy "Public diagrams viewable" on public.diagrams
   for select to anon
-  using (is_public and deleted_at is null);
+  using (deleted_at is null and (is_public or (project_id is not null and public.project_is_public(project_id))));
 
 -- profile_id of a project diagram is set to the project's owner by a BEFORE trigger (0004), which
 -- runs before this check.
