@@ -1,0 +1,82 @@
+/**
+ * @module archive/compress
+ * Compression stages: gzip through node:zlib (runs on libuv's thread pool, so it overlaps with
+ * the rest of the pipeline), zstd through the `zstd` binary (Node 20 has no zstd), or none.
+ * Each stage is an async-generator transform for `stream.pipeline`, so backpressure is kept.
+ */
+import { spawn } from "node:child_process";
+import type { Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { createGzip } from "node:zlib";
+import { BackupError } from "../errors.ts";
+import type { Compression } from "../manifest.ts";
+
+/** One pipeline stage: a Transform stream or an async-generator transform. */
+export type Stage = Transform | ((source: AsyncIterable<Buffer>) => AsyncIterable<Buffer>);
+
+export const DEFAULT_LEVELS: Record<Compression, number> = { gzip: 6, zstd: 3, none: 0 };
+
+/** Fails early, before any dump, when the zstd binary is missing. */
+export async function checkCompressor(compression: Compression, zstdPath = "zstd"): Promise<void> {
+  if (compression !== "zstd") return;
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(zstdPath, ["--version"], { stdio: "ignore" });
+    child.once("error", () =>
+      reject(
+        new BackupError("COMPRESSOR_MISSING", "zstd compression needs the zstd program: apt-get install zstd (or use gzip)"),
+      ),
+    );
+    child.once("close", (code) =>
+      code === 0
+        ? resolve()
+        : reject(new BackupError("COMPRESSOR_MISSING", `zstd --version exited with status ${code}: reinstall zstd`)),
+    );
+  });
+}
+
+function gzipStage(level: number): Stage {
+  return createGzip({ level, chunkSize: 64 * 1024 });
+}
+
+function zstdStage(level: number, zstdPath: string): Stage {
+  return async function* (source) {
+    // -T0: one worker per core, like `zstd -T0`; -q: no progress on stderr.
+    const child = spawn(zstdPath, [`-${level}`, "-T0", "-q", "-c"], { stdio: ["pipe", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.setEncoding("utf8").on("data", (t: string) => {
+      stderr = (stderr + t).slice(-4096);
+    });
+    const exited = new Promise<number | null>((resolve, reject) => {
+      child.once("error", reject);
+      child.once("close", resolve);
+    });
+    const feeding = pipeline(source, child.stdin);
+    feeding.catch(() => {});
+    let ok = false;
+    try {
+      for await (const chunk of child.stdout) yield chunk as Buffer;
+      await feeding;
+      const code = await exited;
+      if (code !== 0) throw new BackupError("DUMP_FAILED", `zstd exited with status ${code}: ${stderr.trim()}`);
+      ok = true;
+    } finally {
+      if (!ok && child.exitCode === null) child.kill("SIGTERM");
+    }
+  };
+}
+
+/** A factory of fresh stages (one per file), or `undefined` for no compression. */
+export function compressionStage(
+  compression: Compression,
+  level = DEFAULT_LEVELS[compression],
+  zstdPath = "zstd",
+): (() => Stage) | undefined {
+  switch (compression) {
+    case "gzip":
+      return () => gzipStage(level);
+    case "zstd":
+      return () => zstdStage(level, zstdPath);
+    case "none":
+      return undefined;
+  }
+}
