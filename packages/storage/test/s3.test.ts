@@ -5,6 +5,7 @@ import { buffer } from "node:stream/consumers";
 import { HeadObjectCommand, ListMultipartUploadsCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StorageError } from "../src/errors.ts";
+import { classifyS3Error, mapS3Error } from "../src/providers/s3/errors.ts";
 import {
   choosePartSize,
   DEFAULT_UNKNOWN_LENGTH_PART_SIZE,
@@ -142,6 +143,45 @@ describe("s3 part size", () => {
   it("stays within S3's part limits", () => {
     expect(choosePartSize({ sizeHint: 100 * TiB })).toBe(MAX_PART_SIZE);
     expect(choosePartSize({ sizeHint: 0 })).toBeGreaterThanOrEqual(MIN_PART_SIZE);
+  });
+});
+
+describe("s3 error mapping", () => {
+  const ctx = { name: "s3://b/p", bucket: "b", endpoint: "http://127.0.0.1:9", secrets: ["sekrit-value"] };
+  /** The shape of an AWS SDK v3 service exception. */
+  const sdkError = (name: string, status: number, message = name) =>
+    Object.assign(new Error(message), { name, $metadata: { httpStatusCode: status } });
+
+  it.each([
+    ["InvalidAccessKeyId", 403, "AUTH"],
+    ["SignatureDoesNotMatch", 403, "AUTH"],
+    ["AccessDenied", 403, "AUTH"],
+    ["Forbidden", 403, "AUTH"],
+    ["NoSuchBucket", 404, "NOT_FOUND"],
+    ["NoSuchKey", 404, "NOT_FOUND"],
+    ["NotFound", 404, "NOT_FOUND"],
+    ["QuotaExceeded", 403, "QUOTA_EXCEEDED"],
+    ["EntityTooLarge", 400, "QUOTA_EXCEEDED"],
+    ["XMinioStorageFull", 507, "QUOTA_EXCEEDED"],
+    ["Unknown", 507, "QUOTA_EXCEEDED"],
+    ["PreconditionFailed", 412, "CONFLICT"],
+    ["InternalError", 500, "UNKNOWN"],
+  ] as const)("%s (HTTP %i) is %s", (name, status, code) => {
+    expect(classifyS3Error(sdkError(name, status))).toBe(code);
+  });
+
+  it("maps socket errors to UNREACHABLE and aborts to INTERRUPTED", () => {
+    expect(classifyS3Error(Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }))).toBe("UNREACHABLE");
+    expect(classifyS3Error(Object.assign(new Error("timed out"), { name: "TimeoutError" }))).toBe("UNREACHABLE");
+    expect(classifyS3Error(Object.assign(new Error("aborted"), { name: "AbortError" }))).toBe("INTERRUPTED");
+  });
+
+  it("names the destination and redacts secrets the server echoed", () => {
+    const error = mapS3Error(sdkError("InternalError", 500, "bad request signed with sekrit-value"), ctx, "upload of k");
+    expect(error.message).toContain("s3://b/p: upload of k");
+    expect(error.message).not.toContain("sekrit-value");
+    const missing = mapS3Error(sdkError("NoSuchBucket", 404), ctx, "upload of k");
+    expect(missing.message).toContain('bucket "b" does not exist at http://127.0.0.1:9');
   });
 });
 

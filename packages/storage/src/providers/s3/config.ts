@@ -34,7 +34,7 @@ export const s3ConfigSchema = z.object({
     .min(MIN_PART_SIZE, "must be at least 5 MiB (5242880 bytes), S3's minimum part size")
     .max(MAX_PART_SIZE, "must be at most 5 GiB, S3's maximum part size")
     .optional(),
-  /** Parts uploaded at once; memory is bounded by partSize × queueSize. */
+  /** Parts uploaded at once. lib-storage keeps ≈ (queueSize + 2) × partSize in memory. */
   queueSize: z.number().int().min(1).max(16).default(2),
 });
 export type S3Config = z.infer<typeof s3ConfigSchema>;
