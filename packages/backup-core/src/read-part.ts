@@ -81,7 +81,7 @@ function zstdDecompressor(file: string): { stream: Duplex; done: Promise<void> }
   const stream = Duplex.from({ writable: child.stdin, readable: child.stdout });
   // If the consumer goes away early, do not leave zstd behind.
   stream.on("close", () => {
-    if (child.exitCode === null) child.kill();
+    if (!stream.readableEnded && child.exitCode === null) child.kill();
   });
   return { stream, done };
 }

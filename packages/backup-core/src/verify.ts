@@ -45,6 +45,8 @@ export interface VerifyResult {
 export interface VerifyOptions {
   readonly source: BackupLocation;
   readonly keys?: DecryptionKeys;
+  /** Manifest already read by the caller (saves a download). */
+  readonly manifest?: BackupManifest;
   /** Scratch database to restore into and count rows. */
   readonly restoreTestUrl?: string;
   /** Let the restore test drop the scratch database's user schemas first. */
@@ -82,7 +84,7 @@ async function compareRowCounts(url: string, manifest: BackupManifest, env: Node
 
 export async function verifyBackup(options: VerifyOptions): Promise<VerifyResult> {
   const env = options.env ?? process.env;
-  const manifest = await readManifest(options.source);
+  const manifest = options.manifest ?? (await readManifest(options.source));
   const files: FileCheck[] = [];
   for (const file of manifest.files) {
     let check: FileCheck;

@@ -1,0 +1,63 @@
+/**
+ * @module cli/main
+ * The `stowage` command: parses arguments with commander, runs one command, and turns any error into
+ * one clear line on stderr (no stack trace unless STOWAGE_DEBUG=1, never a secret) and an exit code.
+ */
+import { redact } from "@stowage/storage";
+import { Command, CommanderError } from "commander";
+import { registerBackup } from "./commands/backup.ts";
+import { registerList } from "./commands/list.ts";
+import { registerPrune } from "./commands/prune.ts";
+import { registerRestore } from "./commands/restore.ts";
+import { registerVerify } from "./commands/verify.ts";
+import { EXIT_CODES_HELP, exitCodeOf } from "./exit-codes.ts";
+import { TOOL_VERSION } from "./version.ts";
+
+/** Secrets that might be echoed in an error message, scrubbed before printing. */
+function knownSecrets(): string[] {
+  const env = process.env;
+  return [
+    env.PGPASSWORD,
+    env.STOWAGE_PASSPHRASE,
+    env.S3_SECRET_ACCESS_KEY,
+    env.AWS_SECRET_ACCESS_KEY,
+    env.WEBDAV_PASSWORD,
+    env.NEXTCLOUD_PASSWORD,
+  ].filter((s): s is string => !!s);
+}
+
+function buildProgram(): Command {
+  const program = new Command("stowage")
+    .description("Back up PostgreSQL and Supabase databases to the storage you choose; restore, verify and prune them.")
+    .version(TOOL_VERSION)
+    .showHelpAfterError("(run with --help for usage)")
+    .addHelpText("after", EXIT_CODES_HELP)
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(text) });
+  registerBackup(program);
+  registerList(program);
+  registerRestore(program);
+  registerVerify(program);
+  registerPrune(program);
+  for (const command of program.commands) command.exitOverride().addHelpText("after", EXIT_CODES_HELP);
+  return program;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return process.exitCode === undefined ? 0 : Number(process.exitCode);
+  } catch (error) {
+    // commander already printed its own usage message
+    if (error instanceof CommanderError) return exitCodeOf(error);
+    const message = redact(error instanceof Error ? error.message : String(error), knownSecrets());
+    process.stderr.write(`stowage: ${message}\n`);
+    if (process.env.STOWAGE_DEBUG === "1" && error instanceof Error && error.stack) {
+      process.stderr.write(`${redact(error.stack, knownSecrets())}\n`);
+    }
+    return exitCodeOf(error);
+  }
+}
+
+process.exitCode = await main(process.argv);
