@@ -11,7 +11,7 @@ import { BackupError } from "../errors.ts";
 export interface DatabaseTarget {
   /** The URL without any password: safe for argv (`--dbname`), never for the manifest (it has the user). */
   readonly urlWithoutPassword: string;
-  /** The URL as given, for the node `pg` driver only (kept in memory, never logged). */
+  /** URL with the password, for the node `pg` driver only (kept in memory, never logged). */
   readonly connectionString: string;
   /** Password from the URL, else `PGPASSWORD` from the environment; used for redaction and child env. */
   readonly password: string | undefined;
@@ -53,9 +53,12 @@ export function parseDatabaseUrl(raw: string, env: NodeJS.ProcessEnv = process.e
   const host = url.searchParams.get("host") ?? (url.hostname ? decodeURIComponent(url.hostname) : (env.PGHOST ?? "localhost"));
   const user = url.username ? decodeURIComponent(url.username) : (url.searchParams.get("user") ?? env.PGUSER);
   password ??= env.PGPASSWORD || undefined;
+  // The driver gets the password inside its (in-memory) URL, also when it came from PGPASSWORD in `env`.
+  const forDriver = new URL(stripped.toString());
+  if (password !== undefined) forDriver.password = encodeURIComponent(password);
   return {
     urlWithoutPassword: stripped.toString(),
-    connectionString: raw,
+    connectionString: forDriver.toString(),
     password,
     host,
     port: url.port ? Number(url.port) : Number(env.PGPORT ?? 5432),
