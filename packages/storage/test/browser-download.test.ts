@@ -215,6 +215,7 @@ describe("browser_download specifics", () => {
     // None of that used up or removed the real link.
     expect((await d.stat("wrong/keep.txt")).size).toBe(7);
     expect(await (await fetch(`${base}${url}`)).text()).toBe("keep me");
+    await eventually(() => isGone(d, "wrong/keep.txt"), "the object is removed after its download");
   });
 
   it("compares the presented token with every stored hash, without stopping at a match", async () => {
@@ -243,6 +244,7 @@ describe("browser_download specifics", () => {
     const second = await d.upload(Readable.from([Buffer.from("v2")]), "rep/x.txt");
     expect((await fetch(`${base}${first.url}`)).status).toBe(404);
     expect(await (await fetch(`${base}${second.url}`)).text()).toBe("v2");
+    await eventually(() => isGone(d, "rep/x.txt"), "the object is removed after its download");
   });
 
   it("issueToken links an object that is already staged, and refuses a missing one", async () => {
@@ -250,6 +252,7 @@ describe("browser_download specifics", () => {
     const issued = await d.issueToken("issue/s.txt", { ttlSeconds: 5 });
     expect(issued.expiresAt.getTime()).toBe(clock + 5000);
     expect(await (await fetch(`${base}${issued.url}`)).text()).toBe("staged");
+    await eventually(() => isGone(d, "issue/s.txt"), "the object is removed after its download");
     const error = await d.issueToken("issue/none.txt").catch((e: unknown) => e);
     expect(StorageError.is(error, "NOT_FOUND")).toBe(true);
   });
@@ -272,10 +275,35 @@ describe("browser_download specifics", () => {
     expect(report.removedKeys).toEqual(["clean/orphan-old.bin", "clean/short.txt"]);
     expect((await d.list("clean/")).map((o) => o.key)).toEqual(["clean/long.txt", "clean/orphan-new.bin"]);
     expect(await (await fetch(`${base}${long.url}`)).text()).toBe("long");
+    await eventually(() => isGone(d, "clean/long.txt"), "the object is removed after its download");
 
     // Nothing expired any more: a second run removes nothing.
     expect(await d.cleanupExpired(clock + 11_000)).toEqual({ removedTokens: 0, removedKeys: [] });
     await d.delete("clean/orphan-new.bin");
+  });
+
+  it("two instances on one staging folder (a web server and a backup job) lose no token", async () => {
+    const other = new BrowserDownloadDestination({ stagingPath, ttlSeconds: 60, urlPrefix: "/dl/" }, { now: () => clock });
+    const uploads = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => (i % 2 ? d : other).upload(Readable.from([Buffer.from(`p${i}`)]), `par/${i}.txt`)),
+    );
+    for (const [i, result] of uploads.entries()) {
+      const found = await d.resolveToken(tokenOf(result.url));
+      expect(found.status === "valid" && found.key, `token of par/${i}.txt`).toBe(`par/${i}.txt`);
+    }
+    for (let i = 0; i < 60; i++) await other.delete(`par/${i}.txt`);
+    expect(await d.list("par/")).toEqual([]);
+  });
+
+  it("breaks a lock file left by a process that died", async () => {
+    const lock = join(stagingPath, `${TOKEN_INDEX_FILE}.lock`);
+    await writeFile(lock, "");
+    const old = new Date(Date.now() - 60_000);
+    await utimes(lock, old, old);
+    const { url } = await d.upload(Readable.from([Buffer.from("after crash")]), "lock/x.txt");
+    expect((await d.resolveToken(tokenOf(url))).status).toBe("valid");
+    await expect(stat(lock)).rejects.toThrow(/ENOENT/);
+    await d.delete("lock/x.txt");
   });
 
   it("names the staging folder, never a token, in its name and errors", async () => {

@@ -3,17 +3,23 @@
  * The download tokens of one staging folder, kept in a small JSON file beside the staged objects.
  * Only the SHA-256 of a token is ever written down: whoever reads the staging folder cannot
  * turn what they find into a working download link. The file is replaced atomically
- * (temp file, fsync, rename, fsync the folder), and it is re-read before every change so that
- * a web server and a backup job in another process both see the current set of tokens.
+ * (temp file, fsync, rename), and it is re-read before every change so that
+ * a web server and a backup job in another process both see the current set of tokens; changes
+ * are serialised across processes by a lock file.
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { open, readFile, rename, rm } from "node:fs/promises";
-import { dirname } from "node:path";
+import { open, readFile, rename, rm, stat } from "node:fs/promises";
+import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
 import { StorageError } from "../../errors.ts";
 
 /** 32 random bytes: 256 bits, as the spec asks. */
 export const TOKEN_BYTES = 32;
+
+/** How long a change waits for another process's lock before giving up with CONFLICT. */
+const LOCK_WAIT_MS = 10_000;
+/** A lock this old was left by a process that died; changes take milliseconds. */
+const STALE_LOCK_MS = 30_000;
 
 const tokenEntrySchema = z.object({
   /** Hex SHA-256 of the raw token. */
@@ -113,18 +119,20 @@ export class TokenIndex {
         const batch = this.queue.splice(0);
         const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
         try {
-          const before = await this.read();
-          let entries = before;
-          for (const pending of batch) {
-            try {
-              const out = pending.mutate(entries);
-              entries = out.entries;
-              outcomes.push({ ok: true, value: out.result });
-            } catch (error) {
-              outcomes.push({ ok: false, error });
+          await this.withFileLock(async () => {
+            const before = await this.read();
+            let entries = before;
+            for (const pending of batch) {
+              try {
+                const out = pending.mutate(entries);
+                entries = out.entries;
+                outcomes.push({ ok: true, value: out.result });
+              } catch (error) {
+                outcomes.push({ ok: false, error });
+              }
             }
-          }
-          if (entries !== before) await this.write(entries);
+            if (entries !== before) await this.write(entries);
+          });
         } catch (error) {
           for (const pending of batch) pending.reject(error);
           continue;
@@ -140,6 +148,43 @@ export class TokenIndex {
     }
   }
 
+  /**
+   * Runs a read-modify-write under `<index>.lock` (created with O_EXCL), so that a backup job and a
+   * web server in different processes never lose each other's changes. A lock older than
+   * `STALE_LOCK_MS` belongs to a process that died mid-change and is broken.
+   */
+  private async withFileLock<T>(run: () => Promise<T>): Promise<T> {
+    const lockPath = `${this.path}.lock`;
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    for (;;) {
+      try {
+        await (await open(lockPath, "wx", 0o600)).close();
+        break;
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code !== "EEXIST") throw this.writeError(error);
+        const held = await stat(lockPath).catch(() => undefined);
+        if (held && Date.now() - held.mtimeMs > STALE_LOCK_MS) {
+          await rm(lockPath, { force: true });
+          continue;
+        }
+        if (Date.now() > deadline) {
+          throw new StorageError(
+            "CONFLICT",
+            this.destination,
+            `the download token index is locked by another process; if no Stowage process is running, delete ${lockPath}`,
+          );
+        }
+        await sleep(5 + Math.random() * 20);
+      }
+    }
+    try {
+      return await run();
+    } finally {
+      await rm(lockPath, { force: true });
+    }
+  }
+
   private async write(entries: TokenEntry[]): Promise<void> {
     const temp = `${this.path}.${randomBytes(6).toString("hex")}.tmp`;
     const body = `${JSON.stringify({ version: 1, tokens: entries })}\n`;
@@ -151,33 +196,44 @@ export class TokenIndex {
       } finally {
         await handle.close();
       }
+      // The file is fsynced so the rename can only ever expose a complete index. The folder is not:
+      // a crash may bring back the previous index, which is consistent, and costs at most the
+      // newest links (their objects are then swept as orphans after the TTL). Skipping that
+      // second fsync halves the cost of every change.
       await rename(temp, this.path);
-      const folder = await open(dirname(this.path), "r");
-      try {
-        await folder.sync();
-      } finally {
-        await folder.close();
-      }
     } catch (error) {
       await rm(temp, { force: true });
-      const code = (error as NodeJS.ErrnoException).code;
-      const why =
-        code === "ENOENT"
-          ? "the staging folder does not exist"
-          : code === "ENOSPC"
-            ? "the disk is full"
-            : code === "EACCES" || code === "EPERM"
-              ? "permission denied"
-              : (error as Error).message;
-      throw new StorageError(
-        code === "ENOSPC" ? "QUOTA_EXCEEDED" : "UNKNOWN",
+      throw this.writeError(error);
+    }
+  }
+
+  /** Maps a file-system error met while changing the index to a StorageError. */
+  private writeError(error: unknown): StorageError {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") {
+      return new StorageError(
+        "NOT_FOUND",
         this.destination,
-        `cannot write the download token index: ${why}`,
+        "the staging folder does not exist (create it, or mount the volume)",
         {
           cause: error,
         },
       );
     }
+    const why =
+      code === "ENOSPC"
+        ? "the disk is full"
+        : code === "EACCES" || code === "EPERM"
+          ? "permission denied"
+          : (error as Error).message;
+    return new StorageError(
+      code === "ENOSPC" ? "QUOTA_EXCEEDED" : "UNKNOWN",
+      this.destination,
+      `cannot write the download token index: ${why}`,
+      {
+        cause: error,
+      },
+    );
   }
 
   private damaged(cause: unknown): StorageError {
