@@ -14,7 +14,7 @@ export const DRIVE_SCOPE = "https://www.googleapis.com/auth/drive";
 const GOOGLE_TOKEN_URL = "https://oauth2.googleapis.com/token";
 
 /** Token exchanges must fail fast when the endpoint is down; the API calls set their own timeouts. */
-const TOKEN_TIMEOUT_MS = 15_000;
+const TOKEN_TIMEOUT_MS = 10_000;
 
 export interface DriveAuth {
   readonly client: JWT | OAuth2Client;

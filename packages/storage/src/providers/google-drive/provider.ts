@@ -34,7 +34,7 @@ import { DEFAULT_BASE_DELAY_MS, DEFAULT_MAX_DELAY_MS, type RetryPolicy, withRetr
 export const TEMP_PREFIX = ".stowage-partial-";
 export const FOLDER_MIME = "application/vnd.google-apps.folder";
 const FILE_FIELDS = "id,name,mimeType,size,md5Checksum,modifiedTime,createdTime";
-const API_TIMEOUT_MS = 30_000;
+const API_TIMEOUT_MS = 20_000;
 /** Drive's maximum page size for files.list. */
 const PAGE_SIZE = 1000;
 
