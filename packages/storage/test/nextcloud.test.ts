@@ -140,6 +140,15 @@ describe("nextcloud chunked upload v2 (against the Nextcloud test server)", () =
     expect(requests.filter((r) => r.method === "PUT" && r.contentLength === null)).toEqual([]);
   }, 60_000);
 
+  it("chunked upload to a key with spaces, unicode, '%', '#' and '?' lands under that exact key", async () => {
+    const key = "odd names/ünï %41 #1?.bin";
+    const { stream, sha256 } = generatedStream(6 * MiB, 3);
+    expect((await d.upload(stream, key)).sha256).toBe(sha256);
+    expect((await d.list("odd names/")).map((o) => o.key)).toEqual([key]);
+    const back = await buffer(await d.download(key));
+    expect(createHash("sha256").update(back).digest("hex")).toBe(sha256);
+  }, 30_000);
+
   it("a stream shorter than one chunk goes as one PUT with Content-Length to a temp name, then MOVE", async () => {
     const before = (await fake.requests()).length;
     await d.upload(Readable.from([Buffer.from("small payload")]), "db/small.txt");

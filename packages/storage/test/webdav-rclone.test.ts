@@ -6,6 +6,7 @@ import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
+import { buffer } from "node:stream/consumers";
 import { describe, expect, it } from "vitest";
 import type { StorageDestination } from "../src/contract.ts";
 import { StorageError } from "../src/errors.ts";
@@ -81,6 +82,27 @@ describe("nextcloud provider, webdav mode specifics (rclone)", () => {
       expect(await readdir(join(root, "t"))).toEqual(["a.txt"]);
       expect(d.capabilities.reportsFreeSpace).toBe(false);
       expect(await d.getAvailableSpace()).toBeNull();
+    } finally {
+      await d.close();
+      await server.stop();
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it("keys with spaces, unicode, '%', '#' and '?' round-trip and list back unchanged", async () => {
+    const root = await mkdtemp(join(tmpdir(), "stowage-rclone-"));
+    const server = await startRcloneWebdav(root);
+    const d = new NextcloudDestination({
+      mode: "webdav",
+      serverUrl: server.url,
+      username: server.user,
+      password: server.password,
+    });
+    try {
+      const keys = ["odd names/a b.txt", "odd names/ünï cödé %41.txt", "odd names/hash#and?query.txt"];
+      for (const key of keys) await d.upload(Readable.from([Buffer.from(key)]), key);
+      expect((await d.list("odd names/")).map((o) => o.key)).toEqual([...keys].sort());
+      for (const key of keys) expect((await buffer(await d.download(key))).toString()).toBe(key);
     } finally {
       await d.close();
       await server.stop();

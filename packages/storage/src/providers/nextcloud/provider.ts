@@ -168,7 +168,10 @@ export class NextcloudDestination implements StorageDestination {
   }
 
   private baseMissingMessage(): string {
-    const which = this.cfg.mode === "nextcloud" ? "NEXTCLOUD_BASE_PATH / basePath" : "the URL path / basePath";
+    const which =
+      this.cfg.mode === "nextcloud"
+        ? "NEXTCLOUD_BASE_PATH / basePath (and check that serverUrl is the Nextcloud root, without /remote.php/…)"
+        : "the URL path / basePath";
     return `the folder ${JSON.stringify(`/${this.base}`)} does not exist on the server; create it or fix ${which}`;
   }
 
