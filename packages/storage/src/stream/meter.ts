@@ -39,8 +39,9 @@ export class ByteMeter extends Transform {
 /** Opens an `UploadSource` as a readable stream. */
 export function openSource(source: UploadSource): Readable {
   if (source instanceof Readable) return source;
-  if (typeof (source as Readable).pipe === "function") return source as Readable;
-  return createReadStream((source as { path: string }).path);
+  // Streams from another copy of the stream module (or a duck-typed pipe) fail instanceof.
+  if ("pipe" in source && typeof source.pipe === "function") return source as unknown as Readable;
+  return createReadStream(source.path);
 }
 
 /**
