@@ -106,10 +106,7 @@ export async function migrate(db: Database, migrations?: readonly Migration[]): 
         const reason = error instanceof Error ? error.message : String(error);
         throw new MigrationError("MIGRATION_FAILED", `migration ${m.name} failed: ${reason}`, { cause: error });
       }
-      await sql.query("insert into stowage_private.schema_migrations (name, checksum) values ($1, $2)", [
-        m.name,
-        m.checksum,
-      ]);
+      await sql.query("insert into stowage_private.schema_migrations (name, checksum) values ($1, $2)", [m.name, m.checksum]);
       applied.push(m.name);
     }
     return { applied };

@@ -51,7 +51,7 @@ export function claimsOf(userId: string): AuthClaims {
 export async function createUser(db: Database, email: string, plan = "FREE"): Promise<string> {
   return db.asService(async (sql) => {
     const { rows } = await sql.query<{ id: string }>(
-      "insert into auth.users (email, encrypted_password) values ($1, 'x') returning id",
+      "insert into auth.users (id, email, encrypted_password) values (gen_random_uuid(), $1, 'x') returning id",
       [email],
     );
     const id = rows[0]?.id;
@@ -64,12 +64,7 @@ export async function createUser(db: Database, email: string, plan = "FREE"): Pr
 export type Attempt = { ok: true; rowCount: number; rows: Record<string, unknown>[] } | { ok: false; code: string };
 
 /** Runs one statement as `claims` (null = anon) in its own transaction. */
-export async function attempt(
-  db: Database,
-  claims: AuthClaims | null,
-  text: string,
-  params: unknown[] = [],
-): Promise<Attempt> {
+export async function attempt(db: Database, claims: AuthClaims | null, text: string, params: unknown[] = []): Promise<Attempt> {
   try {
     const r = await db.asUser(claims, (sql) => sql.query(text, params));
     return { ok: true, rowCount: r.rowCount, rows: r.rows };

@@ -54,9 +54,12 @@ describe("RLS on PostgreSQL", () => {
   });
 
   it("an editor's diagram in A's project is owned (and charged) to A", async () => {
-    const r = await attempt(db, w.claims.E, "insert into diagrams (project_id, bpmn_xml) values ($1, '<x/>') returning profile_id, created_by", [
-      w.projects.P,
-    ]);
+    const r = await attempt(
+      db,
+      w.claims.E,
+      "insert into diagrams (project_id, bpmn_xml) values ($1, '<x/>') returning profile_id, created_by",
+      [w.projects.P],
+    );
     expect(r).toMatchObject({ ok: true, rows: [{ profile_id: w.users.A, created_by: w.users.E }] });
   });
 

@@ -41,11 +41,7 @@ export async function buildWorld(db: Database, tag: string): Promise<World> {
   const T = await project(claims.A, "T");
   const PB = await project(claims.B, "PB");
   await db.asUser(claims.A, (sql) =>
-    sql.query("insert into collaborators (project_id, user_id, role) values ($1, $2, 'viewer'), ($1, $3, 'editor')", [
-      P,
-      V,
-      E,
-    ]),
+    sql.query("insert into collaborators (project_id, user_id, role) values ($1, $2, 'viewer'), ($1, $3, 'editor')", [P, V, E]),
   );
   const dP = await diagram(claims.A, P, 1);
   const dQ = await diagram(claims.A, Q, 2);
