@@ -6,6 +6,10 @@
  * Every API request runs inside `asUser`: one transaction, `SET LOCAL ROLE authenticated` (or `anon`),
  * and `request.jwt.claims` set exactly as Supabase's PostgREST does, so row level security is the
  * enforcement even when application code has a bug.
+ *
+ * The schema contract (tables, columns, grants, SQL functions, SQLSTATEs such as SL402/SL409) is
+ * apps/diagrams/migrations/README.md. Note for local sign-up: insert into `auth.users` WITH an
+ * explicit `id` (gen_random_uuid()): Supabase's auth.users has no default for it.
  */
 
 /** JWT claims of the caller, as Supabase issues them (`sub` is the user id). */

@@ -20,7 +20,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "stowage-pglite-"));
   const opened = await createDatabase({ dataDir: join(dir, "data") });
   expect(opened.db.kind).toBe("pglite");
-  expect(opened.migrations.applied).toHaveLength(5);
+  expect(opened.migrations.applied).toHaveLength(6);
   db = opened.db;
   w = await buildWorld(db, "lite");
 });
