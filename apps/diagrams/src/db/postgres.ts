@@ -31,7 +31,10 @@ export interface PostgresDatabaseOptions {
 function executor(client: pg.PoolClient): SqlExecutor {
   return {
     async query<T>(sql: string, params?: readonly unknown[]): Promise<QueryResult<T>> {
-      const result = await client.query(sql, params ? [...params] : undefined);
+      const raw: pg.QueryResult | pg.QueryResult[] = await client.query(sql, params ? [...params] : undefined);
+      // Several statements without parameters give one result each: report the last, like PGlite's exec.
+      const result = Array.isArray(raw) ? raw[raw.length - 1] : raw;
+      if (!result) return { rows: [], rowCount: 0 };
       return { rows: result.rows as T[], rowCount: result.rowCount ?? result.rows.length };
     },
     async exec(sql: string): Promise<void> {
