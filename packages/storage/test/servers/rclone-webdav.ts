@@ -5,7 +5,7 @@
  * RCLONE_<FLAG> variable), so the password never appears on a command line.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, type ServerProcess, startServerProcess } from "./webdav-process.ts";
@@ -37,5 +37,15 @@ export async function startRcloneWebdav(dir: string): Promise<RcloneWebdav> {
     args: ["serve", "webdav", dir, "--addr", `127.0.0.1:${port}`, "--config", config],
     env: { RCLONE_USER: user, RCLONE_PASS: password },
   });
-  return { ...server, url: `http://127.0.0.1:${port}`, user, password, dir };
+  return {
+    ...server,
+    async stop() {
+      await server.stop();
+      await rm(configDir, { recursive: true, force: true });
+    },
+    url: `http://127.0.0.1:${port}`,
+    user,
+    password,
+    dir,
+  };
 }

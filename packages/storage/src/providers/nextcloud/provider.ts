@@ -374,12 +374,32 @@ export class NextcloudDestination implements StorageDestination {
     return { storagePath: path, url, size: meter.bytes, sha256: meter.sha256 };
   }
 
-  /** Best-effort DELETE that never waits long and never throws (the server may be gone). */
+  /**
+   * Best-effort removal of a temp file that never throws (the server may be gone). After an aborted
+   * PUT the server may still be closing the file it received: rclone answers 423 Locked meanwhile, or
+   * the DELETE comes before the file appears. So retry, and check again shortly after.
+   */
   private async removeQuietly(path: string): Promise<void> {
-    try {
-      await this.davClients.files.deleteFile(path, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
-    } catch {
-      // Leftover temp files are hidden from list(); nothing more to do.
+    const { files } = this.davClients;
+    const pause = () => new Promise((resolve) => setTimeout(resolve, 150));
+    for (let round = 0; round < 10; round++) {
+      try {
+        await files.deleteFile(path, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+      } catch (error) {
+        const status = httpStatus(error);
+        // Unreachable, or refused for good: leftover temp files stay hidden from list().
+        if (status === undefined || status === 401 || status === 403) return;
+        if (status !== 404) {
+          await pause();
+          continue;
+        }
+      }
+      await pause();
+      try {
+        await files.stat(path, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+      } catch {
+        return; // gone (404) or unreachable
+      }
     }
   }
 
