@@ -12,6 +12,7 @@ const EnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3100),
   HOST: z.string().min(1).optional(),
   DATABASE_URL: z.string().min(1).optional(),
+  DATABASE_POOL_SIZE: z.coerce.number().int().positive().max(500).optional(),
   DIAGRAMS_DATA_DIR: z.string().min(1).optional(),
   JWT_SECRET: z.string().min(32, "JWT_SECRET must be at least 32 characters").optional(),
   JWKS_URL: z.url().optional(),
@@ -27,6 +28,8 @@ export interface ServiceConfig {
   readonly host: string | undefined;
   /** PostgreSQL / Supabase connection string; undefined means embedded PGlite in `dataDir`. */
   readonly databaseUrl: string | undefined;
+  /** PostgreSQL connection pool size (the adapter's default when undefined). */
+  readonly databasePoolSize: number | undefined;
   /** Folder of the embedded database and the generated JWT secret. */
   readonly dataDir: string;
   readonly jwtSecret: string | undefined;
@@ -61,6 +64,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     port: e.PORT,
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
+    databasePoolSize: e.DATABASE_POOL_SIZE,
     dataDir: path.resolve(cwd, e.DIAGRAMS_DATA_DIR ?? path.join("data", "diagrams")),
     jwtSecret: e.JWT_SECRET,
     jwksUrl: e.JWKS_URL,

@@ -22,7 +22,11 @@ export interface RunningServer {
 }
 
 export async function startServer(config: ServiceConfig, logger: Logger): Promise<RunningServer> {
-  const { db, migrations } = await createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const { db, migrations } = await createDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    poolSize: config.databasePoolSize,
+  });
   if (migrations.applied.length) logger.info({ applied: migrations.applied }, "migrations applied");
   try {
     let secret = config.jwtSecret;
