@@ -188,6 +188,20 @@ describe("nextcloud chunked upload v2 (against the Nextcloud test server)", () =
     await expect(d.stat("db/aborted.bin")).rejects.toMatchObject({ code: "NOT_FOUND" });
   }, 30_000);
 
+  it("an abort while the base folder is still being checked is INTERRUPTED (no stray stream error)", async () => {
+    const fresh = new NextcloudDestination({ serverUrl: fake.url, username: USER, password: PASSWORD, basePath: "/" });
+    try {
+      const controller = new AbortController();
+      const upload = fresh.upload(endlessStream(), "early/abort.bin", { signal: controller.signal });
+      controller.abort();
+      const error = await upload.catch((e: unknown) => e);
+      expect(StorageError.is(error, "INTERRUPTED"), String(error)).toBe(true);
+      await expect(fresh.stat("early/abort.bin")).rejects.toMatchObject({ code: "NOT_FOUND" });
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it("quota: a chunked upload over quota fails with QUOTA_EXCEEDED and removes its upload folder", async () => {
     const small = new NextcloudDestination({
       serverUrl: fake.url,

@@ -210,7 +210,10 @@ export class NextcloudDestination implements StorageDestination {
     return this.baseChecked;
   }
 
-  /** MKCOL each missing folder of `folderKey` below the base folder (never the base folder itself). */
+  /**
+   * MKCOL each missing folder of `folderKey` below the base folder (never the base folder itself).
+   * The MKCOLs are shared by parallel uploads, so they do not follow one caller's signal (only a timeout).
+   */
   private async ensureFolders(folderKey: string, signal?: AbortSignal): Promise<void> {
     if (!folderKey) return;
     const segments = folderKey.split("/");
@@ -228,7 +231,7 @@ export class NextcloudDestination implements StorageDestination {
               throw error;
             }
           },
-          { signal, notFound: i === 1 ? this.baseMissingMessage() : `the parent folder of ${key} disappeared while creating it` },
+          { notFound: i === 1 ? this.baseMissingMessage() : `the parent folder of ${key} disappeared while creating it` },
         );
         this.folders.set(key, pending);
         const mine = pending;
@@ -237,6 +240,7 @@ export class NextcloudDestination implements StorageDestination {
         });
       }
       await pending;
+      if (signal?.aborted) throw new StorageError("INTERRUPTED", this.name, `creating folder ${key}: aborted`);
     }
   }
 
@@ -250,6 +254,9 @@ export class NextcloudDestination implements StorageDestination {
       if (!signal?.aborted) sourceError ??= error;
     });
     const meter = meterSource(input, options.onProgress);
+    // The request (or chunk reader) consuming the meter reports its errors; this listener only keeps an
+    // abort or a source failure before consumption starts from becoming an unhandled 'error' event.
+    meter.on("error", () => {});
     if (signal) addAbortSignal(signal, meter);
     const fail = (error: unknown, what = `upload of ${key}`) => {
       input.destroy();
@@ -268,7 +275,10 @@ export class NextcloudDestination implements StorageDestination {
       if (size === undefined && !("pipe" in source)) size = (await fsStat(source.path)).size;
       if (this.cfg.mode === "nextcloud") return await this.uploadNextcloud(meter, key, folderKey, size, signal);
       const body = size === undefined ? meter : meter.pipe(new ExactLength(size));
-      if (body !== meter) meter.once("error", (e) => body.destroy(e));
+      if (body !== meter) {
+        body.on("error", () => {});
+        meter.once("error", (e) => body.destroy(e));
+      }
       return await this.putThenMove(body, meter, key, folderKey, size, signal);
     } catch (error) {
       throw fail(error);
