@@ -32,8 +32,8 @@ export class AllDestinationsFailedError extends Error {
   override readonly name = "AllDestinationsFailedError";
 }
 
-/** Per-destination buffer: 1 MiB, enough to keep a network upload busy without growing with the file. */
-const BRANCH_HIGH_WATER_MARK = 1024 * 1024;
+/** Per-destination buffer: 256 KiB, enough to keep an upload busy without growing with the file. */
+const BRANCH_HIGH_WATER_MARK = 256 * 1024;
 
 export class FanOut extends Writable {
   private readonly branches: Branch[];

@@ -6,8 +6,8 @@
  * All tools come from ONE folder so their versions agree.
  */
 import { execFile } from "node:child_process";
-import { access, constants, readdir } from "node:fs/promises";
-import { delimiter, join } from "node:path";
+import { access, constants, readdir, realpath } from "node:fs/promises";
+import { basename, delimiter, join } from "node:path";
 import { promisify } from "node:util";
 import { BackupError } from "../errors.ts";
 
@@ -86,14 +86,19 @@ interface Found {
   dir: string;
   major: number;
   version: string;
+  /** Debian's /usr/bin/pg_dump is a perl dispatcher (pg_wrapper): correct, but slower to start. */
+  wrapper: boolean;
+  order: number;
 }
 
-async function probe(dir: string, tools: readonly PgToolName[]): Promise<Found | undefined> {
+async function probe(dir: string, tools: readonly PgToolName[], order: number): Promise<Found | undefined> {
   for (const tool of tools) if (!(await isExecutable(join(dir, tool)))) return undefined;
   try {
-    const { stdout } = await run(join(dir, tools[0]!), ["--version"], { timeout: 10_000 });
+    const path = join(dir, tools[0]!);
+    const { stdout } = await run(path, ["--version"], { timeout: 10_000 });
     const major = parseToolMajor(stdout);
-    return major === undefined ? undefined : { dir, major, version: stdout.trim() };
+    const wrapper = basename(await realpath(path)) === "pg_wrapper";
+    return major === undefined ? undefined : { dir, major, version: stdout.trim(), wrapper, order };
   } catch {
     return undefined;
   }
@@ -113,18 +118,17 @@ export async function findPgTools(options: FindPgToolsOptions): Promise<PgTools>
   const env = options.env ?? process.env;
   const tools = options.tools ?? (["pg_dump", "pg_dumpall", "psql"] as const);
   const need = majorOf(options.serverVersionNum);
-  const found: Found[] = [];
-  for (const dir of await candidateDirs(env)) {
-    const hit = await probe(dir, tools);
-    if (hit) found.push(hit);
-  }
+  const dirs = await candidateDirs(env);
+  const found = (await Promise.all(dirs.map((dir, i) => probe(dir, tools, i)))).filter((f): f is Found => f !== undefined);
   const where = env.STOWAGE_PG_BIN
     ? `STOWAGE_PG_BIN (${env.STOWAGE_PG_BIN})`
     : "PATH, /usr/lib/postgresql/*/bin or /usr/libexec/postgresql*";
   if (found.length === 0) {
     throw new BackupError("PG_TOOLS_MISSING", `no ${tools.join(", ")} found in ${where}; ${installHint(need)}`);
   }
-  const fitting = found.filter((f) => f.major >= need).sort((a, b) => a.major - b.major);
+  const fitting = found
+    .filter((f) => f.major >= need)
+    .sort((a, b) => a.major - b.major || Number(a.wrapper) - Number(b.wrapper) || a.order - b.order);
   const best = fitting[0];
   if (!best) {
     const have = [...new Set(found.map((f) => `${f.major} (${f.dir})`))].join(", ");
