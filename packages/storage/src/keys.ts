@@ -12,14 +12,14 @@ const MAX_KEY_LENGTH = 1024;
  * Refused: empty keys, absolute paths, backslashes, `.`/`..` segments, empty segments, control characters.
  */
 export function validateKey(key: string, destination: string): string {
-  const fail = (why: string) =>
-    new StorageError("INVALID_KEY", destination, `invalid object key ${JSON.stringify(key)}: ${why}`);
+  const fail = (why: string) => new StorageError("INVALID_KEY", destination, `invalid object key ${JSON.stringify(key)}: ${why}`);
   if (typeof key !== "string" || key.length === 0) throw fail("the key is empty");
   if (key.length > MAX_KEY_LENGTH) throw fail(`longer than ${MAX_KEY_LENGTH} characters`);
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what we refuse
   if (/[\u0000-\u001f\u007f]/.test(key)) throw fail("it contains control characters");
   if (key.includes("\\")) throw fail("use '/' as the separator, not '\\'");
-  if (key.startsWith("/") || /^[a-zA-Z]:/.test(key)) throw fail("absolute paths are not allowed; use a path relative to the destination");
+  if (key.startsWith("/") || /^[a-zA-Z]:/.test(key))
+    throw fail("absolute paths are not allowed; use a path relative to the destination");
   const segments = key.split("/");
   for (const segment of segments) {
     if (segment === "..") throw fail("'..' segments are not allowed");

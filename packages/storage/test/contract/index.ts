@@ -1,1 +1,1 @@
-export { describeStorageContract, endlessStream, generatedStream, type ContractHarness } from "./suite.ts";
+export { type ContractHarness, describeStorageContract, endlessStream, generatedStream } from "./suite.ts";

@@ -67,7 +67,11 @@ export function endlessStream(chunkBytes = 256 * 1024, delayMs = 5): Readable {
   });
 }
 
-async function expectStorageError(promise: Promise<unknown>, code: StorageErrorCode, mustMention?: string): Promise<StorageError> {
+async function expectStorageError(
+  promise: Promise<unknown>,
+  code: StorageErrorCode,
+  mustMention?: string,
+): Promise<StorageError> {
   let caught: unknown;
   try {
     await promise;

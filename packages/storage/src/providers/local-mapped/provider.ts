@@ -6,7 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { constants, access, mkdir, open, readdir, realpath, rename, rm, stat, statfs } from "node:fs/promises";
+import { access, constants, mkdir, open, readdir, realpath, rename, rm, stat, statfs } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -21,7 +21,7 @@ import type {
   UploadResult,
   UploadSource,
 } from "../../contract.ts";
-import { StorageError, isAbortError } from "../../errors.ts";
+import { isAbortError, StorageError } from "../../errors.ts";
 import { validateKey, validatePrefix } from "../../keys.ts";
 import { meterSource } from "../../stream/meter.ts";
 import { type LocalMappedConfig, localMappedConfigSchema, localMappedDisplayName } from "./config.ts";
@@ -99,7 +99,10 @@ export class LocalMappedDestination implements StorageDestination {
       throw this.mapFsError(error, key);
     }
     if (real !== base && !real.startsWith(base + sep)) {
-      throw this.error("INVALID_KEY", `invalid object key ${JSON.stringify(key)}: it resolves outside the base folder (through a symlink)`);
+      throw this.error(
+        "INVALID_KEY",
+        `invalid object key ${JSON.stringify(key)}: it resolves outside the base folder (through a symlink)`,
+      );
     }
   }
 
@@ -126,7 +129,10 @@ export class LocalMappedDestination implements StorageDestination {
       options.onProgress?.(bytes);
       if (budget !== undefined && bytes > budget) {
         meter.destroy(
-          this.error("QUOTA_EXCEEDED", `upload of ${key}: the destination's maxSize of ${this.cfg.maxSize} bytes would be exceeded`),
+          this.error(
+            "QUOTA_EXCEEDED",
+            `upload of ${key}: the destination's maxSize of ${this.cfg.maxSize} bytes would be exceeded`,
+          ),
         );
       }
     });
