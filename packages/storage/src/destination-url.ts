@@ -80,6 +80,7 @@ export function parseDestinationUrl(input: string, env: Env = process.env): Dest
           accessKeyId: env.S3_ACCESS_KEY_ID ?? env.AWS_ACCESS_KEY_ID,
           secretAccessKey: env.S3_SECRET_ACCESS_KEY ?? env.AWS_SECRET_ACCESS_KEY,
           sessionToken: env.S3_SESSION_TOKEN ?? env.AWS_SESSION_TOKEN ?? undefined,
+          ...(env.S3_SPOOL_DIR ? { spoolDir: env.S3_SPOOL_DIR } : {}),
         },
       };
     }
@@ -183,6 +184,7 @@ export function destinationFromEnv(env: Env = process.env): DestinationSpec {
           accessKeyId: env.S3_ACCESS_KEY_ID,
           secretAccessKey: env.S3_SECRET_ACCESS_KEY,
           forcePathStyle: truthy(env.S3_FORCE_PATH_STYLE),
+          ...(env.S3_SPOOL_DIR ? { spoolDir: env.S3_SPOOL_DIR } : {}),
         },
       };
     case "nextcloud":

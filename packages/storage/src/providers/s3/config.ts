@@ -2,6 +2,7 @@
  * @module providers/s3/config
  * The S3 provider's configuration (AWS S3, Cloudflare R2 with `region: auto`, MinIO with `forcePathStyle`).
  */
+import { isAbsolute } from "node:path";
 import { z } from "zod";
 import { MAX_PART_SIZE, MIN_PART_SIZE } from "./part-size.ts";
 
@@ -34,8 +35,19 @@ export const s3ConfigSchema = z.object({
     .min(MIN_PART_SIZE, "must be at least 5 MiB (5242880 bytes), S3's minimum part size")
     .max(MAX_PART_SIZE, "must be at most 5 GiB, S3's maximum part size")
     .optional(),
-  /** Parts uploaded at once. lib-storage keeps ≈ (queueSize + 2) × partSize in memory. */
+  /**
+   * Parts uploaded at once. Parts are spooled to disk, not memory: up to (queueSize + 1) × partSize
+   * bytes sit in `spoolDir` during an upload.
+   */
   queueSize: z.number().int().min(1).max(16).default(2),
+  /**
+   * Where parts are spooled while they fill (a private folder per upload, files mode 0600, removed
+   * when the upload ends). Default: the OS temp directory. Env: S3_SPOOL_DIR.
+   */
+  spoolDir: z
+    .string()
+    .refine((p) => isAbsolute(p), "must be an absolute path")
+    .optional(),
 });
 export type S3Config = z.infer<typeof s3ConfigSchema>;
 

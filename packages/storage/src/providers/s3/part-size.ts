@@ -2,10 +2,9 @@
  * @module providers/s3/part-size
  * Picks the multipart part size. S3 allows at most 10,000 parts of 5 MiB–5 GiB each, and every part
  * but the last must have the same size (R2 enforces this), so the size is fixed before the first
- * byte is read. For a stream of unknown length the size must let 10,000 parts reach 1 TiB; but
- * `@aws-sdk/lib-storage` holds each part in memory: the parts in flight (queueSize), the part being
- * assembled, and a `Buffer.concat` copy of it, so memory is ≈ (queueSize + 2) × partSize. The part
- * size should therefore be no larger than the 1 TiB goal needs.
+ * byte is read. For a stream of unknown length the size must let 10,000 parts reach 1 TiB. Parts are
+ * spooled to disk (multipart-upload.ts), so the part size costs temp disk space, (queueSize + 1) ×
+ * partSize, not memory; it should still be no larger than the 1 TiB goal needs.
  */
 
 export const MiB = 1024 * 1024;
@@ -17,9 +16,9 @@ export const MAX_PART_SIZE = 5 * 1024 * MiB;
 
 /**
  * Default for streams of unknown length: 112 MiB. The smallest size that reaches 1 TiB in 10,000
- * parts is 104.9 MiB; 112 MiB (7 × 16 MiB) reaches 1.07 TiB, a 7% margin. 128 MiB would add
- * ≈ 64 MiB of buffers (4 × 16 MiB at queueSize 2) for headroom nobody asked for. Measured on
- * loopback: peak RSS ≈ 600 MiB for 1 GiB at queueSize 2, ≈ 500 MiB at queueSize 1.
+ * parts is 104.9 MiB; 112 MiB (7 × 16 MiB) reaches 1.07 TiB, a 7% margin. At queueSize 2 an upload
+ * spools at most 3 × 112 = 336 MiB on disk. (lib-storage, which buffered parts in memory, peaked at
+ * ≈ 600 MiB RSS for 1 GiB with this size.)
  */
 export const DEFAULT_UNKNOWN_LENGTH_PART_SIZE = 112 * MiB;
 

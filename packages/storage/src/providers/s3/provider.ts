@@ -1,11 +1,13 @@
 /**
  * @module providers/s3/provider
  * S3-compatible object storage: AWS S3, Cloudflare R2 (`region: auto`), MinIO (`forcePathStyle`).
- * Uploads stream through `@aws-sdk/lib-storage` as a multipart upload of fixed-size parts (or one
- * PUT when the whole stream fits in a part); S3 only makes an object visible when the upload
- * completes, and on failure or abort the multipart upload is aborted so no parts are left billed.
+ * Uploads stream as a multipart upload of fixed-size parts, each spooled to a temp file first so
+ * memory stays bounded (multipart-upload.ts), or as one PUT when the whole stream fits in a part;
+ * S3 only makes an object visible when the upload completes, and on failure or abort the multipart
+ * upload is aborted so no parts are left billed.
  */
 import { stat as statFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { Readable } from "node:stream";
 import {
   DeleteObjectCommand,
@@ -13,11 +15,8 @@ import {
   HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
-  PutObjectCommand,
   S3Client,
-  UploadPartCommand,
 } from "@aws-sdk/client-s3";
-import { Upload } from "@aws-sdk/lib-storage";
 import { parseProviderConfig } from "../../config.ts";
 import type {
   ConnectionCheck,
@@ -34,7 +33,9 @@ import { validateKey, validatePrefix } from "../../keys.ts";
 import { meterSource } from "../../stream/meter.ts";
 import { type S3Config, s3ConfigSchema, s3DisplayName } from "./config.ts";
 import { classifyS3Error, mapS3Error, type S3ErrorContext, s3ErrorCode } from "./errors.ts";
-import { choosePartSize, MAX_PARTS, maxObjectSize } from "./part-size.ts";
+import { spooledUpload, TooManyPartsError } from "./multipart-upload.ts";
+import { choosePartSize, MAX_PARTS, MiB, maxObjectSize } from "./part-size.ts";
+import { SpoolError } from "./spool.ts";
 
 /**
  * Network limits. A closed port or dead host must fail within seconds (UNREACHABLE), not after the
@@ -44,6 +45,8 @@ const MAX_ATTEMPTS = 3;
 const CONNECTION_TIMEOUT_MS = 5_000;
 /** Socket idle time before a request is given up (a hung server); not a cap on a long part upload. */
 const SOCKET_IDLE_TIMEOUT_MS = 120_000;
+
+const SILENT_LOGGER = { debug() {}, info() {}, warn() {}, error() {} };
 
 export class S3Destination implements StorageDestination {
   readonly type = "s3" as const;
@@ -112,6 +115,9 @@ export class S3Destination implements StorageDestination {
         maxAttempts: MAX_ATTEMPTS,
         // Options for the SDK's own NodeHttpHandler.
         requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS, socketTimeout: SOCKET_IDLE_TIMEOUT_MS },
+        // The SDK's default logger is silent, except that it prints "non-retryable streaming request"
+        // to the console for every failed part: parts are retried from their spool file instead.
+        logger: SILENT_LOGGER,
       });
     }
     return this.clientInstance;
@@ -141,8 +147,8 @@ export class S3Destination implements StorageDestination {
     const partSize = choosePartSize({ configured: this.cfg.partSizeBytes, sizeHint });
     const meter = meterSource(source, options.onProgress);
 
-    // Cancels the part requests in flight (lib-storage does not pass a signal to them), so an abort
-    // or a failing source takes effect at once rather than after a 100 MiB part has been sent.
+    // Cancels the part requests in flight, so an abort or a failing source takes effect at once
+    // rather than after a 100 MiB part has been sent.
     const inFlight = new AbortController();
     const abortError = () => Object.assign(new Error("upload aborted by the caller"), { name: "AbortError" });
     const onAbort = () => {
@@ -152,27 +158,23 @@ export class S3Destination implements StorageDestination {
     signal?.addEventListener("abort", onAbort, { once: true });
     meter.once("error", () => inFlight.abort());
 
-    const upload = new Upload({
-      client: withSignalOnDataRequests(this.client, inFlight.signal),
-      params: {
-        Bucket: this.cfg.bucket,
-        Key: objectKey,
-        Body: meter,
-        ContentType: options.contentType ?? "application/octet-stream",
-        // Never Content-Encoding: R2 would transparently decompress a `.gz` dump on download.
-        Metadata: options.metadata ? { ...options.metadata } : undefined,
-      },
-      partSize,
-      queueSize: this.cfg.queueSize,
-      // On failure lib-storage sends AbortMultipartUpload so no parts are left behind.
-      leavePartsOnError: false,
-    });
     try {
-      const result = await upload.done();
+      const result = await spooledUpload({
+        client: this.client,
+        bucket: this.cfg.bucket,
+        key: objectKey,
+        body: meter,
+        partSize,
+        queueSize: this.cfg.queueSize,
+        spoolDir: this.cfg.spoolDir ?? tmpdir(),
+        contentType: options.contentType ?? "application/octet-stream",
+        metadata: options.metadata ? { ...options.metadata } : undefined,
+        signal: inFlight.signal,
+      });
       return {
         storagePath: objectKey,
         url: `s3://${this.cfg.bucket}/${objectKey}`,
-        etag: result.ETag,
+        etag: result.etag,
         size: meter.bytes,
         sha256: meter.sha256,
       };
@@ -187,7 +189,7 @@ export class S3Destination implements StorageDestination {
           },
         );
       }
-      if (error instanceof Error && /Exceeded \d+ parts/.test(error.message)) {
+      if (error instanceof TooManyPartsError) {
         throw new StorageError(
           "QUOTA_EXCEEDED",
           this.name,
@@ -195,6 +197,7 @@ export class S3Destination implements StorageDestination {
           { cause: error },
         );
       }
+      if (error instanceof SpoolError) throw this.spoolFailure(error, what, partSize);
       // A failing source (pg_dump exiting) is not the server's fault: say so rather than "unknown".
       if (meter.destroyed && meter.errored && !classifyS3ErrorIsServer(error)) {
         throw new StorageError(
@@ -212,6 +215,19 @@ export class S3Destination implements StorageDestination {
       signal?.removeEventListener("abort", onAbort);
       if (!meter.destroyed) meter.destroy();
     }
+  }
+
+  /** The local spool directory, not the server, is the problem: say which and what to change. */
+  private spoolFailure(error: SpoolError, what: string, partSize: number): StorageError {
+    const room = `(queueSize + 1) × part size = ${Math.ceil(((this.cfg.queueSize + 1) * partSize) / MiB)} MiB`;
+    const fix = `set S3_SPOOL_DIR (config spoolDir) to a writable directory with ${room} free`;
+    const full = error.fsCode === "ENOSPC" || error.fsCode === "EDQUOT";
+    const code = full
+      ? "QUOTA_EXCEEDED"
+      : error.fsCode === "ENOENT" || error.fsCode === "EACCES" || error.fsCode === "ENOTDIR" || error.fsCode === "EROFS"
+        ? "INVALID_CONFIG"
+        : "UNKNOWN";
+    return new StorageError(code, this.name, `${what}: ${error.message}; ${fix}; nothing was stored`, { cause: error });
   }
 
   async download(key: string, options: DownloadOptions = {}): Promise<Readable> {
@@ -349,20 +365,4 @@ async function sizeOfFileSource(source: UploadSource): Promise<number | undefine
   } catch {
     return undefined; // the read will fail with a clear error of its own
   }
-}
-
-/**
- * A view of the client that attaches `signal` to the requests carrying data (PutObject, UploadPart)
- * and leaves the rest alone: AbortMultipartUpload must still go out after an abort.
- */
-function withSignalOnDataRequests(client: S3Client, signal: AbortSignal): S3Client {
-  return new Proxy(client, {
-    get(target, property, receiver) {
-      if (property !== "send") return Reflect.get(target, property, receiver);
-      return (command: Parameters<S3Client["send"]>[0], options?: { abortSignal?: AbortSignal }) => {
-        const carriesData = command instanceof UploadPartCommand || command instanceof PutObjectCommand;
-        return target.send(command as never, carriesData ? { ...options, abortSignal: signal } : options);
-      };
-    },
-  });
 }
