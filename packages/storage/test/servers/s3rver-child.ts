@@ -8,6 +8,10 @@
  * - AbortMultipartUpload (`DELETE /bucket/key?uploadId=`), which s3rver answers with 405;
  * - ListMultipartUploads (`GET /bucket?uploads`), which s3rver answers with 501, so tests can see
  *   that no upload was left pending.
+ * For the multipart tests it also keeps a log of the requests it answered and can fail a part:
+ * - `GET /__stowage/requests`: JSON list of { op, method, key, partNumber, contentLength, chunked, status };
+ * - `POST /__stowage/fail-next-part?status=500&code=InternalError`: the next UploadPart gets that answer.
+ * (`__stowage` cannot be a bucket name, so these never shadow S3 requests.)
  * Env: S3RVER_PORT (0 = any free port), S3RVER_DIR, S3RVER_BUCKETS (comma-separated, created at start).
  * Prints `READY <port>` on stdout once listening; exits when its stdin closes (the parent died).
  */
@@ -114,6 +118,50 @@ async function listMultipartUploads(res: ServerResponse, bucket: string): Promis
   );
 }
 
+/** One answered request, as the tests see it. */
+interface LoggedRequest {
+  op: string;
+  method: string;
+  bucket: string;
+  key: string;
+  partNumber?: number;
+  contentLength?: number;
+  chunked: boolean;
+  status?: number;
+}
+
+const requestLog: LoggedRequest[] = [];
+let failNextPart: { status: number; code: string } | undefined;
+
+/** The S3 operation a request is, from its method and query (only the ones the provider sends). */
+function operation(method: string, keyParts: string[], query: URLSearchParams): string {
+  const onObject = keyParts.length > 0;
+  if (onObject && method === "PUT") return query.has("uploadId") ? "UploadPart" : "PutObject";
+  if (onObject && method === "POST") return query.has("uploads") ? "CreateMultipartUpload" : "CompleteMultipartUpload";
+  if (onObject && method === "DELETE") return query.has("uploadId") ? "AbortMultipartUpload" : "DeleteObject";
+  return `${method} ${onObject ? "object" : "bucket"}`;
+}
+
+/** Answers the `/__stowage/…` control requests; false when the request is not one. */
+function control(req: IncomingMessage, res: ServerResponse, url: URL): boolean {
+  if (url.pathname === "/__stowage/requests" && req.method === "GET") {
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify(requestLog));
+    return true;
+  }
+  if (url.pathname === "/__stowage/fail-next-part" && req.method === "POST") {
+    failNextPart = {
+      status: Number(url.searchParams.get("status") ?? 500),
+      code: url.searchParams.get("code") ?? "InternalError",
+    };
+    req.resume();
+    res.writeHead(204);
+    res.end();
+    return true;
+  }
+  return false;
+}
+
 async function main(): Promise<void> {
   const s3rver = new S3rver({
     directory,
@@ -127,6 +175,30 @@ async function main(): Promise<void> {
 
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");
+    if (control(req, res, url)) return;
+    const [, logBucket = "", ...logKey] = url.pathname.split("/");
+    const keyPath = logKey.filter(Boolean);
+    const entry: LoggedRequest = {
+      op: operation(req.method ?? "", keyPath, url.searchParams),
+      method: req.method ?? "",
+      bucket: decodeURIComponent(logBucket),
+      key: decodeURIComponent(keyPath.join("/")),
+      partNumber: url.searchParams.has("partNumber") ? Number(url.searchParams.get("partNumber")) : undefined,
+      contentLength: req.headers["content-length"] === undefined ? undefined : Number(req.headers["content-length"]),
+      chunked: /chunked/i.test(String(req.headers["transfer-encoding"] ?? "")),
+    };
+    requestLog.push(entry);
+    res.once("finish", () => {
+      entry.status = res.statusCode;
+    });
+    if (entry.op === "UploadPart" && failNextPart) {
+      const { status, code } = failNextPart;
+      failNextPart = undefined;
+      // Read the part to its end first, as a real server would before answering.
+      req.resume();
+      req.once("end", () => xmlError(res, status, code, "Injected failure (fail-next-part)."));
+      return;
+    }
     if (!signatureMatches(req, url)) {
       req.resume();
       return xmlError(
