@@ -5,6 +5,8 @@
  */
 import { redact } from "@stowage/storage";
 import pg from "pg";
+import { MIGRATION_HISTORY_SCHEMA, SUPABASE_INTERNAL_SCHEMAS } from "./dump/supabase-lists.ts";
+import type { BackupManifest } from "./manifest.ts";
 import { type DatabaseTarget, secretsOf } from "./pg/connection.ts";
 import { BackupReadError } from "./read-errors.ts";
 
@@ -36,77 +38,82 @@ export async function connect(target: DatabaseTarget): Promise<pg.Client> {
 
 const SYSTEM_SCHEMA_SQL = `n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_(toast|temp_|toast_temp_)'`;
 
-/**
- * Schemas a fresh Supabase project already has (managed by Supabase, not by the user's migrations).
- * On a Supabase target these are neither "user content" nor dropped by --clean. The list follows the
- * Supabase CLI's internal schema list (supabase/cli, pkg/migration/dump.go, `InternalSchemas`).
- */
-export const SUPABASE_MANAGED_SCHEMAS = [
-  "auth",
-  "storage",
-  "realtime",
-  "_realtime",
-  "extensions",
-  "vault",
-  "pgsodium",
-  "pgsodium_masks",
-  "graphql",
-  "graphql_public",
-  "supabase_functions",
-  "supabase_migrations",
-  "net",
-  "pgbouncer",
-  "cron",
-  "pgtle",
-  "_analytics",
-  "_supavisor",
-  "tiger",
-  "tiger_data",
-  "topology",
-  "repack",
-] as const;
+/** Schemas Supabase manages (the CLI's `InternalSchemas`): not user content, never dropped by --clean. */
+const MANAGED_SCHEMA_RE = new RegExp(
+  `^(${SUPABASE_INTERNAL_SCHEMAS.map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")).join("|")})$`,
+);
 
 export interface TargetState {
   /** `server_version_num`. */
   readonly versionNum: number;
-  /** The target has Supabase's admin role: a Supabase project. */
+  /** Detected as the engine does: auth and storage schemas and the anon/authenticated/service_role roles. */
   readonly supabase: boolean;
-  /** User schemas (not system, not Supabase-managed on a Supabase target). */
+  /** User schemas (not system, not Supabase-managed on a Supabase target): what --clean drops. */
   readonly userSchemas: string[];
+  /** Tables of the backup that exist in the target and --clean must empty rather than drop. */
+  readonly truncate: string[];
   /** One line per reason the target is not empty; empty array = empty target. */
   readonly contents: string[];
+  readonly dataOnly: boolean;
 }
 
+const qualified = (schema: string, name: string) => `${ident(schema)}.${ident(name)}`;
+
 /**
- * "Empty" means: no user schema other than `public`, and `public` holds no table, view, sequence,
- * function or type. System schemas and, on Supabase, its managed schemas do not count.
+ * "Empty" means: no user schema other than `public`, `public` holds no table, view, sequence,
+ * function or type, and no table the backup writes data into (e.g. `auth.users` on a Supabase
+ * project) holds rows. For a data-only backup the schema is expected to exist: only rows count.
  */
-export async function inspectTarget(client: pg.Client): Promise<TargetState> {
-  const version = await client.query<{ v: string }>("select current_setting('server_version_num') as v");
-  const supa = await client.query<{ s: boolean }>("select exists (select 1 from pg_roles where rolname = 'supabase_admin') as s");
-  const supabase = supa.rows[0]!.s;
-  const managed = supabase ? [...SUPABASE_MANAGED_SCHEMAS] : [];
+export async function inspectTarget(client: pg.Client, manifest: BackupManifest): Promise<TargetState> {
+  const facts = await client.query<{ v: string; supabase: boolean }>(
+    `select current_setting('server_version_num') as v,
+            exists(select 1 from pg_namespace where nspname = 'auth')
+              and exists(select 1 from pg_namespace where nspname = 'storage')
+              and (select count(*) from pg_roles where rolname in ('anon', 'authenticated', 'service_role')) = 3 as supabase`,
+  );
+  const supabase = facts.rows[0]!.supabase;
+  const dataOnly = manifest.type === "data";
   const schemas = await client.query<{ nspname: string; objects: string }>(
     `select n.nspname,
             (select count(*) from pg_class c where c.relnamespace = n.oid)
           + (select count(*) from pg_proc p where p.pronamespace = n.oid)
           + (select count(*) from pg_type t where t.typnamespace = n.oid and t.typtype in ('e','d','r','b') and t.typcategory <> 'A') as objects
        from pg_namespace n
-      where ${SYSTEM_SCHEMA_SQL} and not (n.nspname = any($1::text[]))
+      where ${SYSTEM_SCHEMA_SQL}
       order by n.nspname`,
-    [managed],
   );
+  // The migration history schema is managed, but a backup holding it recreates it: then it is content.
+  const history = manifest.files.some((f) => f.role === "history_schema") ? MIGRATION_HISTORY_SCHEMA : undefined;
+  const userSchemas = schemas.rows.filter((r) => r.nspname === history || !(supabase && MANAGED_SCHEMA_RE.test(r.nspname)));
   const contents: string[] = [];
-  for (const row of schemas.rows) {
-    const objects = Number(row.objects);
-    if (row.nspname !== "public") contents.push(`schema ${row.nspname} (${objects} objects)`);
-    else if (objects > 0) contents.push(`schema public (${objects} objects)`);
+  if (!dataOnly) {
+    for (const row of userSchemas) {
+      const objects = Number(row.objects);
+      if (row.nspname !== "public") contents.push(`schema ${row.nspname} (${objects} objects)`);
+      else if (objects > 0) contents.push(`schema public (${objects} objects)`);
+    }
+  }
+  // Tables the data part writes into and that survive --clean's DROP SCHEMA: they must be empty.
+  const dropped = new Set(dataOnly ? [] : userSchemas.map((r) => r.nspname));
+  const truncate: string[] = [];
+  if (manifest.type !== "schema") {
+    for (const table of manifest.tables) {
+      if (dropped.has(table.schema)) continue;
+      const name = qualified(table.schema, table.name);
+      const exists = await client.query<{ oid: string | null }>("select to_regclass($1) as oid", [name]);
+      if (!exists.rows[0]?.oid) continue;
+      truncate.push(name);
+      const rows = await client.query<{ any: boolean }>(`select exists(select 1 from ${name}) as any`);
+      if (rows.rows[0]!.any) contents.push(`rows in ${table.schema}.${table.name}`);
+    }
   }
   return {
-    versionNum: Number(version.rows[0]!.v),
+    versionNum: Number(facts.rows[0]!.v),
     supabase,
-    userSchemas: schemas.rows.map((r) => r.nspname),
+    userSchemas: dataOnly ? [] : userSchemas.map((r) => r.nspname),
+    truncate,
     contents,
+    dataOnly,
   };
 }
 
@@ -115,13 +122,16 @@ const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
 /** SQL that empties the target, run INSIDE the restore transaction so a failure rolls it back too. */
 export function cleanSql(state: TargetState): string {
   const lines = state.userSchemas.map((s) => `DROP SCHEMA IF EXISTS ${ident(s)} CASCADE;`);
-  // Recreate `public` as initdb makes it, so the dump (which never creates `public`) lands as on the source.
-  lines.push("CREATE SCHEMA IF NOT EXISTS public;");
-  if (state.versionNum >= 150000) {
-    lines.push("ALTER SCHEMA public OWNER TO pg_database_owner;", "GRANT USAGE ON SCHEMA public TO PUBLIC;");
-  } else {
-    lines.push("GRANT ALL ON SCHEMA public TO PUBLIC;");
+  if (!state.dataOnly) {
+    // Recreate `public` as initdb makes it, so the dump (which never creates `public`) lands as on the source.
+    lines.push("CREATE SCHEMA IF NOT EXISTS public;");
+    if (state.versionNum >= 150000) {
+      lines.push("ALTER SCHEMA public OWNER TO pg_database_owner;", "GRANT USAGE ON SCHEMA public TO PUBLIC;");
+    } else {
+      lines.push("GRANT ALL ON SCHEMA public TO PUBLIC;");
+    }
+    lines.push("COMMENT ON SCHEMA public IS 'standard public schema';");
   }
-  lines.push("COMMENT ON SCHEMA public IS 'standard public schema';");
+  if (state.truncate.length) lines.push(`TRUNCATE ${state.truncate.join(", ")} CASCADE;`);
   return `${lines.join("\n")}\n`;
 }

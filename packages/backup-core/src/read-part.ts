@@ -86,6 +86,16 @@ function zstdDecompressor(file: string): { stream: Duplex; done: Promise<void> }
   return { stream, done };
 }
 
+/**
+ * Reads a stored file again and returns a CHECKSUM_MISMATCH error when its bytes differ from the
+ * manifest, else `undefined`. Used on error paths: damaged bytes can decompress into garbage SQL
+ * that psql rejects before the end-of-file checksum is reached, and the damage is the real cause.
+ */
+export async function storedDamage(location: BackupLocation, file: ManifestFile): Promise<BackupReadError | undefined> {
+  const digest = await storedDigest(location, file);
+  return digest !== undefined && digest !== file.sha256 ? mismatch(file, "stored SHA-256") : undefined;
+}
+
 /** SHA-256 of a stored object, read again on the error path to tell damage from a wrong key. */
 async function storedDigest(location: BackupLocation, file: ManifestFile): Promise<string | undefined> {
   try {

@@ -2,7 +2,7 @@
  * @module restore
  * Restores a backup into a database with ONE psql process and ONE transaction:
  *   BEGIN; [--clean: drop user schemas]; roles; schema; history_schema;
- *   SET session_replication_role = replica; data; history_data; COMMIT;
+ *   SET session_replication_role = replica; data; history_data; REFRESH MATERIALIZED VIEWs; COMMIT;
  * (Supabase's documented order, https://supabase.com/docs/guides/platform/migrating-within-supabase/backup-restore).
  * Every part streams through its checksum checks on the way in. We write BEGIN ourselves instead of
  * `psql --single-transaction`, because psql commits that one at end of input, and end of input also
@@ -15,12 +15,29 @@ import { once } from "node:events";
 import type { Readable } from "node:stream";
 import { redact } from "@stowage/storage";
 import { type BackupLocation, readManifest } from "./catalog.ts";
-import { type BackupManifest, PART_ROLES } from "./manifest.ts";
+import { type BackupManifest, type ManifestFile, PART_ROLES } from "./manifest.ts";
 import { childEnv, type DatabaseTarget, parseDatabaseUrl, secretsOf } from "./pg/connection.ts";
 import { findPgTools } from "./pg/tools.ts";
 import { cleanSql, connect, displayTarget, inspectTarget } from "./pg-target.ts";
 import { BackupReadError } from "./read-errors.ts";
-import { type DecryptionKeys, openPart } from "./read-part.ts";
+import { type DecryptionKeys, openPart, storedDamage } from "./read-part.ts";
+
+/**
+ * pg_dump writes materialized views WITH NO DATA in the schema and no REFRESH in a data-only dump
+ * (the REFRESH belongs to neither section), so after the data we populate every view left empty,
+ * in creation order so views built on views see their inputs. Part of the same transaction.
+ */
+export const REFRESH_MATERIALIZED_VIEWS = `
+DO $stowage_refresh$
+DECLARE r record;
+BEGIN
+  FOR r IN SELECT format('%I.%I', n.nspname, c.relname) AS q
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE c.relkind = 'm' AND NOT c.relispopulated ORDER BY c.oid LOOP
+    EXECUTE 'REFRESH MATERIALIZED VIEW ' || r.q;
+  END LOOP;
+END $stowage_refresh$;
+`;
 
 export interface RestoreProgress {
   readonly file: string;
@@ -94,7 +111,7 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreResult
   const client = await connect(target);
   let state: Awaited<ReturnType<typeof inspectTarget>>;
   try {
-    state = await inspectTarget(client);
+    state = await inspectTarget(client, manifest);
   } finally {
     await client.end().catch(() => {});
   }
@@ -102,7 +119,7 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreResult
     throw new BackupReadError(
       "TARGET_NOT_EMPTY",
       `the target database ${displayTarget(target)} is not empty (${state.contents.slice(0, 3).join(", ")}${state.contents.length > 3 ? ", …" : ""}); ` +
-        "restore into an empty database, or add --clean to drop its user schemas first (in the same transaction)",
+        "restore into an empty database, or add --clean to drop its user schemas and empty the tables the backup fills (in the same transaction)",
     );
   }
   const tools = await findPgTools({ serverVersionNum: state.versionNum, tools: ["psql"], env });
@@ -126,6 +143,7 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreResult
 
   const done: { name: string; storedBytes: number }[] = [];
   let current: Readable | undefined;
+  let currentFile: ManifestFile | undefined;
   try {
     await write(child, exited, "BEGIN;\n");
     if (options.clean) await write(child, exited, cleanSql(state));
@@ -136,6 +154,7 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreResult
         await write(child, exited, "\nSET session_replication_role = replica;\n");
       }
       let storedBytes = 0;
+      currentFile = file;
       current = await openPart(options.source, manifest, file, {
         keys: options.keys,
         signal: options.signal,
@@ -148,7 +167,9 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreResult
       await write(child, exited, "\n");
       before += storedBytes;
       done.push({ name: file.name, storedBytes });
+      currentFile = undefined;
     }
+    if (manifest.type !== "schema") await write(child, exited, REFRESH_MATERIALIZED_VIEWS);
     // Every part verified: only now may the transaction commit.
     await write(child, exited, "COMMIT;\n");
     child.stdin.end();
@@ -156,14 +177,23 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreResult
     if (code !== 0) throw psqlError(stderr(), target, code);
   } catch (error) {
     current?.destroy();
-    // Kill psql before it can see end of input; without COMMIT the server rolls back.
-    if (child.exitCode === null) child.kill("SIGKILL");
-    const code = await exited.catch(() => null);
-    if ((error as Error).message === "psql exited" || (BackupReadError.is(error) && error.code === "RESTORE_FAILED")) {
-      throw psqlError(stderr(), target, code);
-    }
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT" && child.pid === undefined) {
       throw new BackupReadError("TOOL_MISSING", `psql could not be started (${tools.paths.psql}); install postgresql-client`);
+    }
+    // Kill psql before it can see end of input; without COMMIT the server rolls back.
+    const exitedOnItsOwn =
+      child.exitCode !== null ||
+      child.signalCode !== null ||
+      (error as NodeJS.ErrnoException).code === "EPIPE" ||
+      (error as Error).message === "psql exited";
+    if (!exitedOnItsOwn) child.kill("SIGKILL");
+    const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+    const code = await exited.catch(() => null);
+    clearTimeout(timer);
+    // psql stopping first (ON_ERROR_STOP) is the cause; EPIPE and the like are only its echo.
+    if (exitedOnItsOwn || (BackupReadError.is(error) && error.code === "RESTORE_FAILED")) {
+      const damage = currentFile ? await storedDamage(options.source, currentFile) : undefined;
+      throw damage ?? psqlError(stderr(), target, code);
     }
     throw error;
   }

@@ -92,8 +92,8 @@ export async function verifyBackup(options: VerifyOptions): Promise<VerifyResult
       const plainBytes = await drainPart(options.source, manifest, file, { keys: options.keys });
       check = { name: file.name, ok: true, plainBytes };
     } catch (error) {
-      // A missing key is not a property of the file: stop and say so once.
-      if (BackupReadError.is(error, "KEY_REQUIRED")) throw error;
+      // A missing or wrong key is not a property of the file (damage is reported as CHECKSUM_MISMATCH): say so once.
+      if (BackupReadError.is(error, "KEY_REQUIRED") || BackupReadError.is(error, "DECRYPTION_FAILED")) throw error;
       const code = BackupReadError.is(error) ? error.code : "READ_FAILED";
       check = { name: file.name, ok: false, code, error: (error as Error).message };
     }

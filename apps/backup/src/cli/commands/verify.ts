@@ -42,7 +42,7 @@ export function registerVerify(program: Command): void {
             process.stdout.write(
               check.ok
                 ? `ok      ${check.name} (${formatBytes(size)} stored, ${formatBytes(check.plainBytes ?? 0)} SQL)\n`
-                : `FAILED  ${check.name}: ${check.error}\n`,
+                : `FAILED  ${check.name}: ${check.error?.replace(`${check.name}: `, "")}\n`,
             );
           },
         });
