@@ -60,4 +60,10 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// `stowage list | head`: a closed pipe is the reader's choice, not an error worth a stack trace.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
+  throw error;
+});
+
 process.exitCode = await main(process.argv);
