@@ -2,7 +2,8 @@
  * @module bench/diagrams/run
  * The diagram service benchmark (see README.md): seeds PostgreSQL with users, diagrams and versions,
  * starts `stowage-diagrams` as its own process, drives it with autocannon from this process at a
- * fixed concurrency, runs the same queries directly in SQL from a pg pool in this process at the same
+ * fixed concurrency, runs the same queries directly in SQL (through the service's PostgreSQL adapter,
+ * so the same transaction per request) from this process at the same
  * concurrency, and prints p50/p99 of both with their ratios, plus storage per version.
  *
  * Run: `npx tsx bench/diagrams/run.ts` (env: BENCH_PG_URL, BENCH_USERS, BENCH_DIAGRAMS, BENCH_VERSIONS,
@@ -17,7 +18,8 @@ import autocannon from "autocannon";
 import { SignJWT } from "jose";
 import pg from "pg";
 import { createDatabase } from "../../apps/diagrams/src/db/create-database.ts";
-import type { SqlExecutor } from "../../apps/diagrams/src/db/database.ts";
+import type { AuthClaims, SqlExecutor } from "../../apps/diagrams/src/db/database.ts";
+import { PostgresDatabase } from "../../apps/diagrams/src/db/postgres.ts";
 import { encodeCursor } from "../../apps/diagrams/src/repo/cursor.ts";
 import { getDiagram, listDiagrams } from "../../apps/diagrams/src/repo/diagrams.ts";
 import { saveDiagram } from "../../apps/diagrams/src/repo/versions.ts";
@@ -48,16 +50,6 @@ function dbUrl(name: string): string {
   return u.toString();
 }
 
-const executor = (client: pg.PoolClient | pg.Client): SqlExecutor => ({
-  async query<T>(sql: string, params?: readonly unknown[]) {
-    const r = await client.query(sql, params ? [...params] : undefined);
-    return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
-  },
-  async exec(sql: string) {
-    await client.query(sql);
-  },
-});
-
 const token = (sub: string) =>
   new SignJWT({ role: "authenticated" })
     .setProtectedHeader({ alg: "HS256" })
@@ -77,28 +69,22 @@ interface Stats {
   errors: number;
 }
 
-/** Runs `op` from CONNECTIONS workers for DURATION seconds, each worker on its own pooled client. */
-async function sqlLoad(pool: pg.Pool, op: (client: pg.PoolClient, worker: number) => Promise<void>): Promise<Stats> {
+/** Runs `op` from CONNECTIONS workers for DURATION seconds (each call checks a client out of the pool, as the API does). */
+async function sqlLoad(op: (worker: number) => Promise<void>): Promise<Stats> {
   const latencies: number[] = [];
   let errors = 0;
   const end = performance.now() + DURATION * 1000;
   await Promise.all(
     Array.from({ length: CONNECTIONS }, async (_, worker) => {
-      const client = await pool.connect();
-      try {
-        while (performance.now() < end) {
-          const t = performance.now();
-          try {
-            await op(client, worker);
-            latencies.push(performance.now() - t);
-          } catch (error) {
-            errors++;
-            if (errors < 3) log("sql error", (error as Error).message);
-            await client.query("rollback").catch(() => {});
-          }
+      while (performance.now() < end) {
+        const t = performance.now();
+        try {
+          await op(worker);
+          latencies.push(performance.now() - t);
+        } catch (error) {
+          errors++;
+          if (errors < 3) log("sql error", (error as Error).message);
         }
-      } finally {
-        client.release();
       }
     }),
   );
@@ -106,15 +92,13 @@ async function sqlLoad(pool: pg.Pool, op: (client: pg.PoolClient, worker: number
   return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), rps: latencies.length / DURATION, errors };
 }
 
-/** The same transaction the API runs per request: role authenticated, the caller's claims, the query. */
-async function asUser<T>(client: pg.PoolClient, sub: string, fn: (sql: SqlExecutor) => Promise<T>): Promise<T> {
-  await client.query("begin");
-  await client.query("set local role authenticated");
-  await client.query("select set_config('request.jwt.claims', $1, true)", [JSON.stringify({ sub, role: "authenticated" })]);
-  const result = await fn(executor(client));
-  await client.query("commit");
-  return result;
-}
+/** The claims the service derives from a bench token (same keys, so the same claims JSON is set). */
+const claimsOf = (sub: string): AuthClaims => ({
+  role: "authenticated",
+  sub,
+  aud: "authenticated",
+  exp: Math.floor(Date.now() / 1000) + 7200,
+});
 
 async function apiLoad(
   url: string,
@@ -140,7 +124,9 @@ function freePort(): Promise<number> {
 
 async function startService(databaseUrl: string): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [BIN], {
+  // e.g. BENCH_SERVICE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the service only.
+  const nodeArgs = env.BENCH_SERVICE_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, BIN], {
     env: {
       ...env,
       DATABASE_URL: databaseUrl,
@@ -163,10 +149,12 @@ async function startService(databaseUrl: string): Promise<{ child: ChildProcess;
 }
 
 async function main(): Promise<void> {
-  const name = `stowage_diagrams_bench_${randomBytes(4).toString("hex")}`;
+  // BENCH_DB reuses a database seeded (and kept with BENCH_KEEP_DB=1) by an earlier run.
+  const reuse = env.BENCH_DB;
+  const name = reuse ?? `stowage_diagrams_bench_${randomBytes(4).toString("hex")}`;
   const admin = new pg.Client({ connectionString: BASE_URL });
   await admin.connect();
-  await admin.query(`create database ${name}`);
+  if (!reuse) await admin.query(`create database ${name}`);
   const url = dbUrl(name);
   let child: ChildProcess | undefined;
   try {
@@ -176,11 +164,14 @@ async function main(): Promise<void> {
     const template = (await readFile(TEMPLATE, "utf8")).replace(/name="([^"]*)"/, 'name="$1 BENCH_NAME"');
     const client = new pg.Client({ connectionString: url });
     await client.connect();
-    log(`seeding ${SIZE.users} users, ${SIZE.diagrams} diagrams, ${SIZE.versions} versions`);
-    const t0 = performance.now();
-    await seed(client, SIZE, template);
-    const seedSeconds = (performance.now() - t0) / 1000;
-    log(`seeded in ${seedSeconds.toFixed(1)} s`);
+    let seedSeconds = 0;
+    if (!reuse) {
+      log(`seeding ${SIZE.users} users, ${SIZE.diagrams} diagrams, ${SIZE.versions} versions`);
+      const t0 = performance.now();
+      await seed(client, SIZE, template);
+      seedSeconds = (performance.now() - t0) / 1000;
+      log(`seeded in ${seedSeconds.toFixed(1)} s`);
+    } else log(`reusing the seeded database ${name}`);
 
     const storage = (
       await client.query(
@@ -228,13 +219,19 @@ async function main(): Promise<void> {
     child = service.child;
     const heavyToken = await token(heavy);
     const auth = { authorization: `Bearer ${heavyToken}` };
-    const pool = new pg.Pool({ connectionString: url, max: CONNECTIONS });
+    // The SQL side runs through the service's own PostgreSQL adapter: the same transaction per request
+    // (BEGIN + role + claims, the repository's statement, COMMIT), the same pool size.
+    const sqlDb = new PostgresDatabase({ connectionString: url, max: CONNECTIONS, applicationName: "bench-sql" });
+    const asUser = <T>(sub: string, fn: (sql: SqlExecutor) => Promise<T>) => sqlDb.asUser(claimsOf(sub), fn);
     const thumb = (id: string) => `/diagrams/${id}/thumbnail`;
     const saveXml = (n: number) => template.replace("BENCH_NAME", `bench save ${n}`);
     let saveCounter = 0;
 
     const results: Record<string, { api: Stats; sql: Stats }> = {};
+    // BENCH_ONLY=save-diagram,get-diagram runs only those scenarios (profiling).
+    const only = env.BENCH_ONLY?.split(",");
     const scenario = async (label: string, api: () => Promise<Stats>, sql: () => Promise<Stats>) => {
+      if (only && !only.includes(label)) return;
       const a = await api();
       const s = await sql();
       results[label] = { api: a, sql: s };
@@ -250,16 +247,16 @@ async function main(): Promise<void> {
       "list-first-page",
       () => apiLoad(service.url, [{ method: "GET", path: "/diagrams?limit=20" }], auth),
       () =>
-        sqlLoad(pool, (c) =>
-          asUser(c, heavy, (sql) => listDiagrams(sql, { kind: "personal", userId: heavy }, { limit: 20 }, thumb)).then(() => {}),
+        sqlLoad(() =>
+          asUser(heavy, (sql) => listDiagrams(sql, { kind: "personal", userId: heavy }, { limit: 20 }, thumb)).then(() => {}),
         ),
     );
     await scenario(
       "list-page-at-depth-5000",
       () => apiLoad(service.url, [{ method: "GET", path: `/diagrams?limit=20&cursor=${depthCursor}` }], auth),
       () =>
-        sqlLoad(pool, (c) =>
-          asUser(c, heavy, (sql) =>
+        sqlLoad(() =>
+          asUser(heavy, (sql) =>
             listDiagrams(sql, { kind: "personal", userId: heavy }, { limit: 20, cursor: depthCursor }, thumb),
           ).then(() => {}),
         ),
@@ -273,7 +270,7 @@ async function main(): Promise<void> {
           [{ method: "GET", setupRequest: (req) => ({ ...req, path: `/diagrams/${getIds[g++ % getIds.length]}` }) }],
           auth,
         ),
-      () => sqlLoad(pool, (c) => asUser(c, heavy, (sql) => getDiagram(sql, getIds[g++ % getIds.length]!, thumb)).then(() => {})),
+      () => sqlLoad(() => asUser(heavy, (sql) => getDiagram(sql, getIds[g++ % getIds.length]!, thumb)).then(() => {})),
     );
     // Each connection saves its own diagram (owner = a different user), chaining base_version.
     const apiTargets = saveTargets.slice(0, CONNECTIONS);
@@ -314,21 +311,23 @@ async function main(): Promise<void> {
         ),
       () => {
         const versions = sqlTargets.map((t) => t.version);
-        return sqlLoad(pool, async (c, w) => {
+        return sqlLoad(async (w) => {
           const t = sqlTargets[w % sqlTargets.length]!;
-          const saved = await asUser(c, t.profile_id, (sql) =>
+          const saved = await asUser(t.profile_id, (sql) =>
             saveDiagram(sql, t.id, versions[w]!, saveXml(saveCounter++), "bench"),
           );
           versions[w] = saved.version;
         });
       },
     );
-    await pool.end();
+    await sqlDb.close();
 
     const r = (x: number) => Math.round(x * 100) / 100;
-    const first = results["list-first-page"]!;
-    const deep = results["list-page-at-depth-5000"]!;
-    const save = results["save-diagram"]!;
+    const nan: Stats = { p50: Number.NaN, p99: Number.NaN, rps: 0, errors: 0 };
+    const skipped = { api: nan, sql: nan };
+    const first = results["list-first-page"] ?? skipped;
+    const deep = results["list-page-at-depth-5000"] ?? skipped;
+    const save = results["save-diagram"] ?? skipped;
     const report = {
       size: { ...SIZE, seedSeconds: r(seedSeconds), connections: CONNECTIONS, durationSeconds: DURATION },
       storage: {
@@ -364,7 +363,7 @@ async function main(): Promise<void> {
       child.kill("SIGTERM");
       await new Promise((r) => child!.once("exit", r));
     }
-    if (env.BENCH_KEEP_DB !== "1") await admin.query(`drop database if exists ${name} with (force)`);
+    if (env.BENCH_KEEP_DB !== "1" && !reuse) await admin.query(`drop database if exists ${name} with (force)`);
     else log(`kept database ${name}`);
     await admin.end();
   }

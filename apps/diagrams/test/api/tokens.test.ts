@@ -62,4 +62,23 @@ describe("tokens", () => {
     expect(payload.exp - payload.iat).toBe(60);
     expect(await tokens.verify(issued.accessToken)).toMatchObject({ sub });
   });
+
+  it("remembers a verified token only until it expires, and never for an altered one", async () => {
+    const tokens = createTokenService({ secret: "s".repeat(40), ttlSeconds: 1 });
+    const sub = "3f1e5c2a-8b4d-4c6e-9a7b-1d2e3f4a5b6c";
+    const issued = await tokens.issue({ id: sub, email: "c@example.test" });
+    expect(await tokens.verify(issued.accessToken)).toMatchObject({ sub });
+    expect(await tokens.verify(issued.accessToken)).toMatchObject({ sub }); // from the cache
+    const [head, body, sig] = issued.accessToken.split(".");
+    const altered = `${head}.${body}.${sig!.slice(0, -2)}${sig!.endsWith("AA") ? "BB" : "AA"}`;
+    await expect(tokens.verify(altered)).rejects.toMatchObject({ status: 401 });
+    const claimsWithOtherSub = Buffer.from(JSON.stringify({ sub: "00000000-0000-4000-8000-000000000000" })).toString("base64url");
+    await expect(tokens.verify(`${head}.${claimsWithOtherSub}.${sig}`)).rejects.toMatchObject({ status: 401 });
+    // exp has one-second granularity: wait until it has passed, then the cached entry must be gone.
+    await new Promise((r) => setTimeout(r, issued.expiresAt * 1000 - Date.now() + 50));
+    await expect(tokens.verify(issued.accessToken)).rejects.toMatchObject({
+      status: 401,
+      message: expect.stringMatching(/expired/),
+    });
+  });
 });
