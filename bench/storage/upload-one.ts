@@ -29,7 +29,7 @@ const source = new Readable({
   },
 });
 
-const destination = createDestination(parseDestinationUrl(url));
+const destination = await createDestination(parseDestinationUrl(url));
 const started = performance.now();
 const key = `bench/${process.pid}-${Date.now()}.bin`;
 const result = await destination.upload(source, key);

@@ -1,6 +1,9 @@
 /**
  * @module @stowage/storage
  * Storage destinations shared by the backup tool and the diagram service.
+ * The SDK-backed providers (S3, Nextcloud, Google Drive) are not re-exported here so that importing
+ * the package stays light: create them with `createDestination`, or import
+ * `@stowage/storage/providers/<name>` when the class itself is needed.
  */
 export * from "./contract.ts";
 export { destinationFromEnv, parseDestinationUrl } from "./destination-url.ts";
@@ -8,9 +11,6 @@ export * from "./errors.ts";
 export { joinPath, validateKey, validatePrefix } from "./keys.ts";
 export { createDownloadHandler } from "./providers/browser-download/handler.ts";
 export { BrowserDownloadDestination } from "./providers/browser-download/provider.ts";
-export { GoogleDriveDestination } from "./providers/google-drive/provider.ts";
 export { LocalMappedDestination } from "./providers/local-mapped/provider.ts";
-export { NextcloudDestination } from "./providers/nextcloud/provider.ts";
-export { S3Destination } from "./providers/s3/provider.ts";
 export { createDestination, type DestinationSpec } from "./registry.ts";
 export { ByteMeter, meterSource, openSource } from "./stream/meter.ts";

@@ -409,7 +409,7 @@ describe("createDestination(parseDestinationUrl(…))", () => {
     ];
     const secrets = [S3_SECRET, WEBDAV_PASSWORD, NEXTCLOUD_PASSWORD, privateKey.split("\n")[1] ?? "unused"];
     for (const [input, expectedName] of cases) {
-      const destination: StorageDestination = createDestination(parseDestinationUrl(input, env));
+      const destination: StorageDestination = await createDestination(parseDestinationUrl(input, env));
       try {
         expect(destination.name).toBe(expectedName);
         for (const secret of secrets) expect(destination.name).not.toContain(secret);
@@ -417,7 +417,7 @@ describe("createDestination(parseDestinationUrl(…))", () => {
         await destination.close();
       }
     }
-    const staged = createDestination(
+    const staged = await createDestination(
       destinationFromEnv({ DEFAULT_STORAGE_TYPE: "browser_download", BROWSER_DOWNLOAD_STAGING_PATH: dir }),
     );
     expect(staged.name).toBe(`browser-download://${dir}`);

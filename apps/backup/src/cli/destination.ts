@@ -5,13 +5,13 @@
 import { type BackupLocation, locateBackup } from "@stowage/backup-core";
 import { createDestination, parseDestinationUrl, type StorageDestination } from "@stowage/storage";
 
-export function openDestination(url: string): StorageDestination {
+export function openDestination(url: string): Promise<StorageDestination> {
   return createDestination(parseDestinationUrl(url));
 }
 
 /** `--from <dest> <id>` or a local folder path. The caller closes `location.destination`. */
-export function openBackup(backup: string, from: string | undefined): BackupLocation {
-  return locateBackup(backup, from ? openDestination(from) : undefined);
+export async function openBackup(backup: string, from: string | undefined): Promise<BackupLocation> {
+  return locateBackup(backup, from ? await openDestination(from) : undefined);
 }
 
 /** Runs `fn` and closes the destination whatever happens. */

@@ -777,6 +777,13 @@ function about(url: URL, res: ServerResponse, identity: Identity): void {
 
 async function control(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
   if (path === "/__emulator/stats" && req.method === "GET") return sendJson(res, 200, Object.fromEntries(stats));
+  if (path === "/__emulator/raw-write") {
+    // Benchmark baseline: the emulator's own disk write rate for one request body, no Drive protocol.
+    const target = join(dir, `raw-write-${process.pid}`);
+    await pipeline(req, createWriteStream(target));
+    await rm(target, { force: true });
+    return sendJson(res, 200, {});
+  }
   const body = await readJson(req);
   if (path === "/__emulator/identities") {
     const identity: Identity = {

@@ -94,8 +94,8 @@ export function registerBackup(program: Command): void {
       if (!databaseUrl) throw new UsageError("name the database: --db postgresql://user@host:5432/dbname (or set DATABASE_URL)");
       const encryption = await encryptionOf(opts);
       const destinations: StorageDestination[] = opts.to.length
-        ? opts.to.map(openDestination)
-        : [createDestination(destinationFromEnv())];
+        ? await Promise.all(opts.to.map(openDestination))
+        : [await createDestination(destinationFromEnv())];
       const progress = new ProgressLine(!opts.json && process.stderr.isTTY === true);
       const started = Date.now();
       let result: BackupResult;

@@ -26,7 +26,7 @@ export function registerList(program: Command): void {
     .requiredOption("--from <dest>", "destination URL (file:///path, s3://bucket/prefix, …)")
     .option("--json", "one JSON object per line (JSON Lines), one per backup")
     .action(async (opts: { from: string; json?: boolean }) => {
-      const entries = await withDestination(openDestination(opts.from), (d) => listBackups(d));
+      const entries = await withDestination(await openDestination(opts.from), (d) => listBackups(d));
       if (opts.json) {
         for (const entry of entries) process.stdout.write(`${JSON.stringify(listJson(entry))}\n`);
         return;

@@ -52,7 +52,7 @@ export function registerPrune(program: Command): void {
         keepYearly: count("--keep-yearly", opts.keepYearly),
         ...(opts.pruneIncomplete ? { pruneIncompleteOlderThanMs: INCOMPLETE_GRACE_MS } : {}),
       };
-      const result = await withDestination(openDestination(opts.from), (destination) =>
+      const result = await withDestination(await openDestination(opts.from), (destination) =>
         prune({
           destination,
           policy,

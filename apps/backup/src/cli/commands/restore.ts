@@ -29,7 +29,7 @@ export function registerRestore(program: Command): void {
     .option("--identity <file>", "age identity file (AGE-SECRET-KEY-1…) for backups encrypted to a recipient")
     .option("--json", "print the result as one JSON object")
     .action(async (backup: string, opts: RestoreFlags) => {
-      const location = openBackup(backup, opts.from);
+      const location = await openBackup(backup, opts.from);
       await withDestination(location.destination, async () => {
         const manifest = await readManifest(location);
         const keys = await decryptionKeys(manifest.encryption, opts);

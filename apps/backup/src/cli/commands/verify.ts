@@ -26,7 +26,7 @@ export function registerVerify(program: Command): void {
     .option("--identity <file>", "age identity file for backups encrypted to a recipient")
     .option("--json", "print the result as one JSON object")
     .action(async (backup: string, opts: VerifyFlags) => {
-      const location = openBackup(backup, opts.from);
+      const location = await openBackup(backup, opts.from);
       await withDestination(location.destination, async () => {
         const manifest = await readManifest(location);
         const keys = await decryptionKeys(manifest.encryption, opts);
