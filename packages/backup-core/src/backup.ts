@@ -164,7 +164,7 @@ export async function runBackup(options: BackupOptions): Promise<BackupResult> {
   await Promise.all(
     states.map(async (s) => {
       const check = await s.dest.validateConnection();
-      if (!check.ok) s.error = new BackupError("STORAGE", `${s.dest.name}: ${check.error ?? "not reachable"}`, { secrets });
+      if (!check.ok) s.error = new BackupError("STORAGE", withName(s.dest.name, check.error ?? "not reachable"), { secrets });
     }),
   );
   let manifest: BackupManifest | undefined;
@@ -375,4 +375,9 @@ async function cleanup(states: readonly DestinationState[]): Promise<void> {
         for (const key of s.keys.splice(0)) await s.dest.delete(key).catch(() => {});
       }),
   );
+}
+
+/** Prefixes a message with the destination's name unless the provider already did. */
+function withName(name: string, message: string): string {
+  return message.startsWith(`${name}:`) ? message : `${name}: ${message}`;
 }

@@ -64,7 +64,11 @@ function printResult(result: BackupResult, json: boolean, ms: number): void {
       const size = d.manifest.files.reduce((s, f) => s + f.size, 0);
       process.stdout.write(`ok      ${d.destination}  ${d.backupId}  (${d.manifest.type}, ${formatBytes(size)})\n`);
     } else {
-      process.stdout.write(`FAILED  ${d.destination}  ${d.error.message}\n`);
+      // The destination is already in the first column; do not repeat it.
+      const message = d.error.message.startsWith(`${d.destination}: `)
+        ? d.error.message.slice(d.destination.length + 2)
+        : d.error.message;
+      process.stdout.write(`FAILED  ${d.destination}  ${message}\n`);
     }
   }
   if (result.ok) process.stdout.write(`backup ${result.backupId} done in ${formatDuration(ms)}\n`);
