@@ -13,6 +13,7 @@ const EnvSchema = z.object({
   HOST: z.string().min(1).optional(),
   DATABASE_URL: z.string().min(1).optional(),
   DATABASE_POOL_SIZE: z.coerce.number().int().positive().max(500).optional(),
+  VALIDATION_THREADS: z.coerce.number().int().min(0).max(64).optional(),
   DIAGRAMS_DATA_DIR: z.string().min(1).optional(),
   JWT_SECRET: z.string().min(32, "JWT_SECRET must be at least 32 characters").optional(),
   JWKS_URL: z.url().optional(),
@@ -30,6 +31,11 @@ export interface ServiceConfig {
   readonly databaseUrl: string | undefined;
   /** PostgreSQL connection pool size (the adapter's default when undefined). */
   readonly databasePoolSize: number | undefined;
+  /**
+   * Worker threads parsing BPMN documents (0 = in the request thread); undefined = the default
+   * (every core but one, 1 to 4).
+   */
+  readonly validationThreads: number | undefined;
   /** Folder of the embedded database and the generated JWT secret. */
   readonly dataDir: string;
   readonly jwtSecret: string | undefined;
@@ -65,6 +71,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
     databasePoolSize: e.DATABASE_POOL_SIZE,
+    validationThreads: e.VALIDATION_THREADS,
     dataDir: path.resolve(cwd, e.DIAGRAMS_DATA_DIR ?? path.join("data", "diagrams")),
     jwtSecret: e.JWT_SECRET,
     jwksUrl: e.JWKS_URL,

@@ -10,6 +10,7 @@ import pino, { type Logger } from "pino";
 import { createApp } from "./app.ts";
 import { loadOrCreateSecret } from "./auth/secret.ts";
 import { createTokenService } from "./auth/tokens.ts";
+import { createWorkerValidator, type DiagramValidator, defaultValidationThreads, inThreadValidator } from "./bpmn/validator.ts";
 import { loadConfig, type ServiceConfig } from "./config.ts";
 import { createDatabase } from "./db/create-database.ts";
 import type { Database } from "./db/database.ts";
@@ -28,6 +29,8 @@ export async function startServer(config: ServiceConfig, logger: Logger): Promis
     poolSize: config.databasePoolSize,
   });
   if (migrations.applied.length) logger.info({ applied: migrations.applied }, "migrations applied");
+  const threads = config.validationThreads ?? defaultValidationThreads();
+  const validator: DiagramValidator = threads > 0 ? createWorkerValidator(threads) : inThreadValidator;
   try {
     let secret = config.jwtSecret;
     if (!secret && !config.jwksUrl) {
@@ -39,7 +42,14 @@ export async function startServer(config: ServiceConfig, logger: Logger): Promis
       );
     }
     const tokens = createTokenService({ secret, jwksUrl: config.jwksUrl, issuer: config.jwtIssuer });
-    const app = createApp({ db, tokens, logger, maxDiagramBytes: config.maxDiagramBytes, publicUrl: config.publicUrl });
+    const app = createApp({
+      db,
+      tokens,
+      logger,
+      maxDiagramBytes: config.maxDiagramBytes,
+      publicUrl: config.publicUrl,
+      validator,
+    });
     const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
       const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
       s.once("error", reject);
@@ -54,10 +64,12 @@ export async function startServer(config: ServiceConfig, logger: Logger): Promis
       db,
       close: async () => {
         await new Promise<void>((resolve) => server.close(() => resolve()));
+        await validator.close();
         await db.close();
       },
     };
   } catch (error) {
+    await validator.close();
     await db.close();
     throw error;
   }

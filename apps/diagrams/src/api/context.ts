@@ -6,6 +6,7 @@
 import type { Context } from "hono";
 import type { Logger } from "pino";
 import type { TokenService } from "../auth/tokens.ts";
+import type { DiagramValidator } from "../bpmn/validator.ts";
 import type { AuthClaims, Database } from "../db/database.ts";
 import { unauthorized } from "../errors.ts";
 
@@ -16,6 +17,8 @@ export interface AppDeps {
   readonly maxDiagramBytes: number;
   /** Base URL for absolute thumbnail links; relative links when undefined. */
   readonly publicUrl?: string | undefined;
+  /** Where BPMN documents are parsed before they are stored; in the request thread when undefined. */
+  readonly validator?: DiagramValidator | undefined;
 }
 
 export interface AppEnv {

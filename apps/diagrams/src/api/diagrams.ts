@@ -8,7 +8,8 @@ import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
 import { defaultDiagramXml } from "../bpmn/default-diagram.ts";
-import { assertDiagramSize, validateDiagramXml } from "../bpmn/validate.ts";
+import { assertDiagramSize } from "../bpmn/validate.ts";
+import { inThreadValidator } from "../bpmn/validator.ts";
 import { ApiError, notFound } from "../errors.ts";
 import * as diagrams from "../repo/diagrams.ts";
 import { saveDiagram } from "../repo/versions.ts";
@@ -89,6 +90,7 @@ function decodeUpload(bytes: ArrayBuffer): string {
 export function diagramRoutes(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const { db, maxDiagramBytes } = deps;
+  const validator = deps.validator ?? inThreadValidator;
   const base = deps.publicUrl ?? "";
   const thumbnailUrl: diagrams.ThumbnailUrl = (id) => `${base}/diagrams/${id}/thumbnail`;
   const limitJson = bodyLimit({ maxSize: jsonLimit(maxDiagramBytes), onError: tooLarge(maxDiagramBytes) });
@@ -98,7 +100,7 @@ export function diagramRoutes(deps: AppDeps): Hono<AppEnv> {
     const claims = requireUser(c);
     const body = await readJson(c, CreateDiagramBody);
     const xml = body.bpmn_xml ?? defaultDiagramXml();
-    await validateDiagramXml(xml, maxDiagramBytes);
+    await validator.validate(xml, maxDiagramBytes);
     const diagram = await db.asUser(claims, (sql) =>
       diagrams.createDiagram(sql, claims.sub, { ...body, bpmn_xml: xml }, thumbnailUrl),
     );
@@ -111,7 +113,7 @@ export function diagramRoutes(deps: AppDeps): Hono<AppEnv> {
     const { xml, fileName, fields } = await readUpload(c, maxDiagramBytes);
     const projectId = query.project_id ?? parseOptional(z.uuid(), fields.project_id, "project_id");
     const title = query.title ?? parseOptional(Title, fields.title, "title") ?? titleFromFileName(fileName);
-    await validateDiagramXml(xml, maxDiagramBytes);
+    await validator.validate(xml, maxDiagramBytes);
     const diagram = await db.asUser(claims, (sql) =>
       diagrams.createDiagram(sql, claims.sub, { title, project_id: projectId ?? null, bpmn_xml: xml }, thumbnailUrl),
     );
@@ -176,7 +178,7 @@ export function diagramRoutes(deps: AppDeps): Hono<AppEnv> {
     const claims = requireUser(c);
     const id = uuidParam(c, "diagramId");
     const body = await readJson(c, SaveContentBody);
-    await validateDiagramXml(body.bpmn_xml, maxDiagramBytes);
+    await validator.validate(body.bpmn_xml, maxDiagramBytes);
     const saved = await db.asUser(claims, (sql) => saveDiagram(sql, id, body.base_version, body.bpmn_xml, body.message ?? null));
     return c.json(saved);
   });

@@ -37,33 +37,54 @@ export function assertDiagramSize(bytes: number, maxBytes: number): void {
   }
 }
 
-/** Parses `xml` as BPMN 2.0 and returns the definitions element; throws ApiError 422 with the parser's message. */
-export async function parseBpmn(xml: string): Promise<ModdleElement> {
+type ParseOutcome = { ok: true; root: ModdleElement } | { ok: false; message: string; cause?: unknown };
+
+async function parse(xml: string): Promise<ParseOutcome> {
   moddle ??= new BpmnModdle();
   let result: Awaited<ReturnType<BpmnModdle["fromXML"]>>;
   try {
     result = await moddle.fromXML(xml, "bpmn:Definitions");
   } catch (error) {
-    throw invalid(error instanceof Error ? error.message : String(error), error);
+    return { ok: false, message: problemMessage(error instanceof Error ? error.message : String(error)), cause: error };
   }
   const problems = result.warnings.filter((w) => !TOLERATED_WARNINGS.some((re) => re.test(w.message)));
   if (problems.length > 0) {
     const shown = problems.slice(0, 5).map((w) => w.message.replace(/\s+/g, " ").trim());
     const more = problems.length > 5 ? ` (and ${problems.length - 5} more)` : "";
-    throw invalid(shown.join("; ") + more);
+    return { ok: false, message: problemMessage(shown.join("; ") + more) };
   }
-  return result.rootElement;
+  return { ok: true, root: result.rootElement };
 }
 
-/** Size check then parse: the whole admission test of a diagram document. */
+/** Parses `xml` as BPMN 2.0 and returns the definitions element; throws ApiError 422 with the parser's message. */
+export async function parseBpmn(xml: string): Promise<ModdleElement> {
+  const outcome = await parse(xml);
+  if (!outcome.ok) throw invalidBpmn(outcome.message, outcome.cause);
+  return outcome.root;
+}
+
+/**
+ * The 422 message for `xml`, or null when it is an acceptable BPMN document. A plain string in and
+ * out, so it can run in a worker thread (validator.ts).
+ */
+export async function findBpmnProblem(xml: string): Promise<string | null> {
+  const outcome = await parse(xml);
+  return outcome.ok ? null : outcome.message;
+}
+
+/** Size check then parse, in this thread: the whole admission test of a diagram document. */
 export async function validateDiagramXml(xml: string, maxBytes: number): Promise<ModdleElement> {
   assertDiagramSize(byteLength(xml), maxBytes);
   return parseBpmn(xml);
 }
 
-function invalid(parserMessage: string, cause?: unknown): ApiError {
-  const message = /failed to parse document as <bpmn:Definitions>/.test(parserMessage)
+function problemMessage(parserMessage: string): string {
+  return /failed to parse document as <bpmn:Definitions>/.test(parserMessage)
     ? `not a BPMN 2.0 document: the root element must be <bpmn:definitions> in namespace http://www.omg.org/spec/BPMN/20100524/MODEL (parser: ${parserMessage.replace(/\s+/g, " ").trim()})`
     : `invalid BPMN XML: ${parserMessage.replace(/\s+/g, " ").trim()}`;
+}
+
+/** The API error for a document `findBpmnProblem` refused. */
+export function invalidBpmn(message: string, cause?: unknown): ApiError {
   return new ApiError(422, "INVALID_BPMN", message, {}, { cause });
 }
