@@ -48,7 +48,7 @@ describe("roles filter", () => {
     const out = filter(PG17_ROLES, true).filter(Boolean);
     expect(out).toEqual([
       "SET default_transaction_read_only = off;",
-      `DO $stowage_role$ BEGIN CREATE ROLE "app ""quoted"""; EXCEPTION WHEN duplicate_object THEN NULL; END $stowage_role$;`,
+      `DO $stowage_role$ BEGIN CREATE ROLE "app ""quoted"""; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $stowage_role$;`,
       `ALTER ROLE "app ""quoted""" WITH INHERIT NOCREATEROLE NOCREATEDB LOGIN NOBYPASSRLS;`,
       `ALTER ROLE "authenticator" SET "statement_timeout" TO '8s';`,
       `GRANT "authenticated" TO "app ""quoted""" WITH INHERIT TRUE;`,

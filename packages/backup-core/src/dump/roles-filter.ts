@@ -11,7 +11,7 @@
  * another name, and re-asserting its attributes is what fails elsewhere.
  *
  * Both modes then make the file idempotent, which pg_dumpall's output is not:
- * - `CREATE ROLE "x";` becomes a DO block that ignores `duplicate_object`; the `ALTER ROLE "x" WITH …`
+ * - `CREATE ROLE "x";` becomes a DO block that ignores `duplicate_object` (and `unique_violation`, which a concurrent creation of the same role raises); the `ALTER ROLE "x" WITH …`
  *   pg_dumpall writes right after it then brings the attributes up to date on an existing role.
  * - `GRANTED BY "…"` is removed from membership grants, so the grant works for whoever restores
  *   (the grantor may not exist there); a repeated GRANT of a membership only raises a NOTICE.
@@ -58,7 +58,7 @@ export function rolesLineFilter(options: RolesFilterOptions): (line: string) => 
     if (/^GRANT /.test(out)) out = out.replace(/ GRANTED BY "(?:[^"]|"")+"/, "");
     const create = createRole.exec(out);
     if (create && !out.includes(DOLLAR_TAG)) {
-      out = `DO ${DOLLAR_TAG} BEGIN CREATE ROLE ${create[1]}; EXCEPTION WHEN duplicate_object THEN NULL; END ${DOLLAR_TAG};`;
+      out = `DO ${DOLLAR_TAG} BEGIN CREATE ROLE ${create[1]}; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END ${DOLLAR_TAG};`;
     }
     // `uniq`: the CLI collapses repeated lines (blank runs, duplicated grants).
     if (out === previous) return null;
