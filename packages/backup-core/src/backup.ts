@@ -18,6 +18,7 @@ import { z } from "zod";
 import { checkCompressor, compressionStage, DEFAULT_LEVELS, type Stage } from "./archive/compress.ts";
 import { createEncryption, type EncryptionOptions } from "./archive/encrypt.ts";
 import { AllDestinationsFailedError, FanOut } from "./archive/fan-out.ts";
+import { readManagedTableObjects } from "./dump/managed-objects.ts";
 import { planDump } from "./dump/plan.ts";
 import { runTool } from "./dump/run-tool.ts";
 import { BackupError, storageFailure } from "./errors.ts";
@@ -207,8 +208,13 @@ export async function runBackup(options: BackupOptions): Promise<BackupResult> {
     if (opts.migrationHistory && !facts.hasMigrationHistory) {
       throw new BackupError("INVALID_OPTIONS", "migration history requested, but the database has no supabase_migrations schema");
     }
+    // Supabase: the user's triggers/policies on auth, storage, … tables, read in the dump's snapshot
+    // before anything else uses its connection. Data-only backups have no schema.sql to carry them.
+    const managedObjectsSql =
+      facts.supabase && opts.type !== "data" ? await readManagedTableObjects(snapshot, facts.versionNum) : "";
     const parts = planDump({
       type: opts.type,
+      managedObjectsSql,
       migrationHistory: opts.migrationHistory,
       facts,
       snapshotId: snapshot.id,

@@ -4,7 +4,8 @@
  * tool, its arguments, the stream that frames/rewrites its output, and which tables' rows it
  * carries (for the manifest's counts).
  *
- * Supabase databases are dumped as `supabase db dump` does (lists in dump/supabase-lists.ts);
+ * Supabase databases are dumped as `supabase db dump` does (lists in dump/supabase-lists.ts), plus
+ * the user's objects on managed tables that the CLI loses (dump/managed-objects.ts, end of schema.sql);
  * any other PostgreSQL database is dumped whole: every user schema, every role but the bootstrap
  * superuser.
  */
@@ -41,6 +42,11 @@ export interface PlanOptions {
   readonly dbname: string;
   /** Dump role password hashes (needs superuser). Default off, as the Supabase CLI. */
   readonly rolePasswords?: boolean;
+  /**
+   * Supabase mode: the user's triggers, policies, RLS switches and grants on managed tables
+   * (dump/managed-objects.ts), appended to schema.sql after pg_dump's output. Ignored in plain mode.
+   */
+  readonly managedObjectsSql?: string;
 }
 
 /** Written before a data dump: triggers and FK checks off, so rows load in any order (as dump_data.sh). */
@@ -57,7 +63,11 @@ export function planDump(options: PlanOptions): DumpPart[] {
   const parts: DumpPart[] = [];
   const exclude = (flag: string, list: readonly string[]) => list.map((s) => `${flag}=${s}`);
 
+  const managed = supabase ? (options.managedObjectsSql ?? "") : "";
   const schemaTransform = () => (supabase ? mapLines(supabaseSchemaLine, "", RESET_SUFFIX) : framed("", RESET_SUFFIX));
+  // The main schema part only: the section's functions live there, and it is not the history's.
+  const mainSchemaTransform = () =>
+    supabase ? mapLines(supabaseSchemaLine, "", managed + RESET_SUFFIX) : framed("", RESET_SUFFIX);
   const dataTransform = () => framed(DATA_PREFIX, RESET_SUFFIX);
   // Plain mode: the history goes into its own parts when asked, so it must not be in the main ones too.
   const plainExcluded = history ? [MIGRATION_HISTORY_SCHEMA] : [];
@@ -81,7 +91,7 @@ export function planDump(options: PlanOptions): DumpPart[] {
         ...exclude("--exclude-schema", supabase ? SUPABASE_INTERNAL_SCHEMAS : plainExcluded),
         ...common,
       ],
-      transform: schemaTransform,
+      transform: mainSchemaTransform,
       tables: [],
     });
     if (history) {

@@ -3,8 +3,9 @@
  * One consistent moment for a whole backup: a REPEATABLE READ, READ ONLY transaction that exports
  * its snapshot (`pg_export_snapshot()`) and stays open while every pg_dump runs with
  * `--snapshot=<id>`. The same transaction answers the questions the plan needs (server version,
- * Supabase or not) and counts the rows of every dumped table, so the manifest's counts are exactly
- * what the dump contains.
+ * Supabase or not), counts the rows of every dumped table, so the manifest's counts are exactly
+ * what the dump contains, and runs the catalog reads the dump adds to pg_dump's output
+ * (dump/managed-objects.ts).
  */
 import pg from "pg";
 import { BackupError } from "../errors.ts";
@@ -32,6 +33,8 @@ export interface HeldSnapshot {
   countRows(
     tables: ReadonlyArray<{ schema: string; name: string }>,
   ): Promise<Array<{ schema: string; name: string; rows: number }>>;
+  /** Runs a read-only query inside the snapshot transaction (catalog reads that must match the dump). */
+  query<R extends pg.QueryResultRow>(sql: string, values?: readonly unknown[]): Promise<R[]>;
   /** Ends the transaction and the connection. Safe to call twice. */
   release(): Promise<void>;
 }
@@ -165,6 +168,9 @@ export async function holdSnapshot(target: DatabaseTarget, signal?: AbortSignal)
           out.push({ schema: t.schema, name: t.name, rows: Number(rows[0]!.n) });
         }
         return out;
+      },
+      async query<R extends pg.QueryResultRow>(sql: string, values: readonly unknown[] = []) {
+        return (await client.query<R>(sql, [...values])).rows;
       },
       async release() {
         signal?.removeEventListener("abort", onAbort);
