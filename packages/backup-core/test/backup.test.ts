@@ -12,7 +12,8 @@ import { gunzipSync } from "node:zlib";
 import { LocalMappedDestination } from "@stowage/storage";
 import { Decrypter } from "age-encryption";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type BackupManifest, DATA_PREFIX, manifestSchema, runBackup } from "../src/index.ts";
+import { MANAGED_OBJECTS_FOOTER, MANAGED_OBJECTS_HEADER } from "../src/dump/managed-objects.ts";
+import { type BackupManifest, DATA_PREFIX, manifestSchema, runBackup, runRestore } from "../src/index.ts";
 import {
   adminQuery,
   createDatabase,
@@ -185,6 +186,104 @@ describe("full backup of a Supabase-like database (gzip)", () => {
   });
 });
 
+describe("user objects on Supabase-managed tables", () => {
+  let dest: LocalMappedDestination;
+  let id: string;
+  let schema: string;
+
+  beforeAll(async () => {
+    const d = await destination("managed");
+    dest = d.dest;
+    const result = await runBackup({ databaseUrl: fixtureUrl, destinations: [dest], type: "schema" });
+    expect(result.ok).toBe(true);
+    id = result.backupId;
+    schema = gunzipSync(await readFile(join(d.dir, id, "schema.sql.gz"))).toString("utf8");
+  });
+
+  it("schema.sql ends with the user's triggers, policies, RLS and grants on auth/storage tables, not the platform's", () => {
+    const start = schema.indexOf(MANAGED_OBJECTS_HEADER);
+    const end = schema.indexOf(MANAGED_OBJECTS_FOOTER);
+    // After pg_dump's output (the trigger functions are defined there), before the final RESET ALL.
+    expect(start).toBeGreaterThan(schema.indexOf('CREATE OR REPLACE FUNCTION "public"."handle_new_user"()'));
+    expect(end).toBeGreaterThan(start);
+    expect(schema.slice(end).trim()).toBe(`${MANAGED_OBJECTS_FOOTER}\n\nRESET ALL;`);
+    const section = schema.slice(start, end);
+    expect(section).toContain(
+      "DROP TRIGGER IF EXISTS on_auth_user_created ON auth.users;\n" +
+        "CREATE TRIGGER on_auth_user_created AFTER INSERT ON auth.users FOR EACH ROW EXECUTE FUNCTION public.handle_new_user();",
+    );
+    expect(section).toContain(
+      'CREATE TRIGGER "Bucket renamed" BEFORE UPDATE OF name ON storage.buckets FOR EACH ROW WHEN ((old.name IS DISTINCT FROM new.name)) EXECUTE FUNCTION public.log_bucket_rename();\n' +
+        'ALTER TABLE storage.buckets DISABLE TRIGGER "Bucket renamed";',
+    );
+    expect(section).toContain('DROP POLICY IF EXISTS "avatar images are public" ON storage.objects;');
+    expect(section).toContain(
+      'CREATE POLICY "only owners delete" ON storage.objects AS RESTRICTIVE FOR DELETE TO authenticated, stowage_fixture_app USING ((owner = ( SELECT auth.uid() AS uid)));',
+    );
+    expect(section).toContain(
+      'CREATE POLICY "buckets are listed" ON storage.buckets AS PERMISSIVE FOR ALL TO anon, authenticated USING (public) WITH CHECK (false);',
+    );
+    expect(section).toMatch(/THEN ALTER TABLE storage\.buckets ENABLE ROW LEVEL SECURITY; END IF;/);
+    expect(section).toContain("GRANT SELECT, UPDATE ON TABLE storage.objects TO stowage_fixture_app;");
+    // The platform's own: storage's trigger calls a storage function; grants to reserved roles.
+    expect(section).not.toContain("update_objects_updated_at");
+    expect(section).not.toMatch(/TO (anon|authenticated|service_role|postgres);$/m);
+  });
+
+  it("restores into a fresh Supabase-like project, and again with --clean; the section alone applies twice", async () => {
+    const name = uniqueName("managed");
+    scratch.push(name);
+    const url = await createPlatformDatabase(name);
+    const source = { destination: dest, folder: id };
+    await runRestore({ source, targetUrl: url });
+    await runRestore({ source, targetUrl: url, clean: true });
+    const file = join(root, "managed-section.sql");
+    await writeFile(file, schema.slice(schema.indexOf(MANAGED_OBJECTS_HEADER)));
+    await psql(url, { file }, ["--single-transaction"]);
+    await psql(url, { file }, ["--single-transaction"]);
+
+    const catalog = `
+      select (select string_agg(tgname || ':' || tgenabled::text, ',' order by tgname) from pg_trigger
+               where tgrelid in ('auth.users'::regclass, 'storage.buckets'::regclass, 'storage.objects'::regclass)
+                 and not tgisinternal) as triggers,
+             (select string_agg(concat_ws('/', tablename, policyname, permissive, cmd, roles::text, qual, with_check), ','
+                                order by tablename, policyname)
+                from pg_policies where schemaname = 'storage') as policies,
+             (select count(*)::int from pg_policies where schemaname = 'storage') as policy_count,
+             (select string_agg(relname || ':' || relrowsecurity, ',' order by relname) from pg_class
+               where oid in ('storage.buckets'::regclass, 'storage.objects'::regclass)) as rls,
+             has_table_privilege('stowage_fixture_app', 'storage.objects', 'UPDATE') as granted`;
+    const [restored] = await adminQuery(catalog, name);
+    const [original] = await adminQuery(catalog, fixtureName);
+    expect(restored).toEqual(original);
+    expect(restored).toMatchObject({
+      triggers: "Bucket renamed:D,on_auth_user_created:O,update_objects_updated_at:O",
+      rls: "buckets:true,objects:true",
+      granted: true,
+      policy_count: 4,
+    });
+    expect(restored!.policies).toContain("objects/only owners delete/RESTRICTIVE/DELETE/{authenticated,stowage_fixture_app}/");
+    // The trigger works: a new user gets a profile, as on the source project.
+    await adminQuery(
+      "insert into auth.users (id, email) values ('00000000-0000-0000-0000-0000000000aa', 'new@example.com')",
+      name,
+    );
+    const [profile] = await adminQuery<{ email: string }>(
+      "select email from public.profiles where id = '00000000-0000-0000-0000-0000000000aa'",
+      name,
+    );
+    expect(profile?.email).toBe("new@example.com");
+  });
+
+  it("a data-only backup carries no schema and no section", async () => {
+    const { dest: d, dir } = await destination("managed-data");
+    const result = await runBackup({ databaseUrl: fixtureUrl, destinations: [d], type: "data", compression: "none" });
+    const m = await readManifest(dir, result.backupId);
+    expect(m.files.map((f) => f.role)).toEqual(["data"]);
+    expect(await readFile(join(dir, m.id, "data.sql"), "utf8")).not.toContain("Stowage: user objects");
+  });
+});
+
 describe("compression and encryption", () => {
   it("zstd: stored bytes decompress with the zstd CLI to the recorded plain SQL", async () => {
     const { dest, dir } = await destination("zstd");
@@ -268,6 +367,7 @@ describe("plain PostgreSQL", () => {
     expect(m.tables).toEqual([{ schema: "app", name: "items", rows: 50 }]);
     const schema = gunzipSync(await readFile(join(dir, m.id, "schema.sql.gz"))).toString("utf8");
     expect(schema).toContain('CREATE SCHEMA "app"');
+    expect(schema).not.toContain(MANAGED_OBJECTS_HEADER);
     const roles = gunzipSync(await readFile(join(dir, m.id, "roles.sql.gz"))).toString("utf8");
     const [boot] = await adminQuery<{ rolname: string }>("select rolname from pg_roles where oid = 10");
     expect(roles).not.toContain(`ROLE "${boot!.rolname}"`);
