@@ -1,22 +1,42 @@
 #!/usr/bin/env bash
 # Backup (and restore) benchmark: `stowage backup --type data` against `pg_dump --data-only | gzip -6`,
-# and `stowage restore` against `gunzip | psql`, on a database of SCALE pgbench scale (70 ≈ 1 GiB
+# and `stowage restore` against `gunzip | psql`, on a database of SCALE pgbench scale (70 ≈ 1.1 GiB
 # with the jsonb table) and on a small one, to show peak RSS does not grow with size.
+# Each comparison runs BENCH_RUNS times interleaved (baseline, stowage, baseline, stowage, …) so load
+# changes hit both sides alike; the summary gives medians and the ratio of the medians.
 # Usage: bench/backup/run.sh [big-scale=70] [small-scale=5]
-# Output: one 'backup …' and one 'restore …' line per database (wall seconds, ratio to the baseline, peak RSS).
+# Output: one line per run, then 'backup …' and 'restore …' summary lines per database (wall seconds,
+# ratio of medians, peak RSS of the stowage process) with the 1-minute load average seen at each run.
 # Env: STOWAGE_TEST_PG_URL (superuser URL, default postgresql://postgres@127.0.0.1:5432/postgres),
-#      BENCH_KEEP=1 to keep the databases for another run, BENCH_RESTORE=0 to skip restores.
+#      BENCH_RUNS (default 3), BENCH_KEEP=1 to keep the databases for another run, BENCH_RESTORE=0 to
+#      skip restores, BENCH_ENGINE=1 to also time the engine alone (backup-direct.ts), BENCH_ONLY=small|big.
+# Runs under `flock /tmp/stowage-bench.lock` itself, so benchmarks of other helpers never overlap.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+if [ -z "${STOWAGE_BENCH_LOCKED:-}" ]; then
+  exec env STOWAGE_BENCH_LOCKED=1 flock /tmp/stowage-bench.lock "$0" "$@"
+fi
 BIG=${1:-70}
 SMALL=${2:-5}
+RUNS=${BENCH_RUNS:-3}
 ADMIN_URL=${STOWAGE_TEST_PG_URL:-postgresql://postgres@127.0.0.1:5432/postgres}
 BASE=${ADMIN_URL%/*}
 WORK=$(mktemp -d /tmp/stowage-bench-XXXXXX)
-STOWAGE=(node apps/backup/bin/stowage.js)
+# Executed through its shebang, as `npx stowage` does (the shebang carries the V8 flags).
+STOWAGE=(apps/backup/bin/stowage.js)
 trap 'rm -rf "$WORK"' EXIT
 
 db_url() { echo "$BASE/$1"; }
+load1() { cut -d' ' -f1 /proc/loadavg; }
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# The bin runs the esbuild bundle only while it is fresh (bin/bundle-check.js); other people edit
+# the sources during a run, so rebuild right before every measured stowage run and say which ran.
+fresh_bundle() {
+  node apps/backup/bin/build.js >/dev/null
+  node -e 'import("./apps/backup/bin/bundle-check.js").then((m) => process.exit(m.freshBundle(new URL("file://" + process.cwd() + "/apps/backup/dist/")) ? 0 : 1))' \
+    || echo "warning: the bundle is stale, stowage runs through tsx" >&2
+}
 
 # pgbench tables plus a wide jsonb table (about 1/3 of the size), built once and kept across runs.
 ensure_db() {
@@ -33,54 +53,79 @@ ensure_db() {
       from generate_series(1, $((scale * 1500))) i;" -c "vacuum analyze"
 }
 
-# Runs a command under /usr/bin/time -v; prints "<wall seconds> <peak RSS MiB>".
+# Runs a command under /usr/bin/time -v; prints "<wall seconds> <peak RSS MiB> <load1 before>".
 measure() {
-  local log="$WORK/time.log"
+  local log="$WORK/time.log" load
+  load=$(load1)
   /usr/bin/time -v -o "$log" "$@" >/dev/null
   local wall rss
   wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$log" | awk -F: '{ if (NF==3) print $1*3600+$2*60+$3; else print $1*60+$2 }')
   rss=$(awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2/1024}' "$log")
-  echo "$wall $rss"
+  echo "$wall $rss $load"
 }
+
+recreate() { psql -X -q "$ADMIN_URL" -c "drop database if exists \"$1\"" -c "create database \"$1\""; }
 
 bench_one() {
   local name=$1
   local url; url=$(db_url "$name")
   local size; size=$(psql -X -At "$url" -c "select pg_size_pretty(pg_database_size(current_database()))")
   echo "==> $name ($size)" >&2
-  sync
-  read -r base_wall _ < <(measure sh -c "pg_dump --data-only '$url' | gzip -6 > '$WORK/baseline.sql.gz'")
-  rm -rf "$WORK/dest" && mkdir -p "$WORK/dest"
-  read -r st_wall st_rss < <(measure "${STOWAGE[@]}" backup --db "$url" --type data --to "file://$WORK/dest" --name bench)
-  # The engine alone (runBackup from a 20-line script): tells the CLI's start-up cost from the engine's.
-  rm -rf "$WORK/direct" && mkdir -p "$WORK/direct"
-  read -r en_wall en_rss < <(measure node --import tsx bench/backup/backup-direct.ts "$url" "$WORK/direct" data)
-  local base_size st_size
+  local bw="" sw="" ew="" srss="" erss="" loads="" base_size=0 st_size=0
+  for i in $(seq "$RUNS"); do
+    sync
+    read -r w _ l < <(measure sh -c "pg_dump --data-only '$url' | gzip -6 > '$WORK/baseline.sql.gz'")
+    bw="$bw $w"; loads="$loads $l"
+    echo "  run $i backup baseline ${w}s (load $l)" >&2
+    rm -rf "$WORK/dest" && mkdir -p "$WORK/dest"
+    fresh_bundle
+    read -r w r l < <(measure "${STOWAGE[@]}" backup --db "$url" --type data --to "file://$WORK/dest" --name bench)
+    sw="$sw $w"; srss="$srss $r"; loads="$loads $l"
+    echo "  run $i backup stowage  ${w}s ${r}MiB (load $l)" >&2
+    if [ "${BENCH_ENGINE:-0}" = "1" ]; then
+      # The engine alone (runBackup from a 20-line script under tsx): the CLI's own cost vs the engine's.
+      rm -rf "$WORK/direct" && mkdir -p "$WORK/direct"
+      read -r w r l < <(measure node --import tsx bench/backup/backup-direct.ts "$url" "$WORK/direct" data)
+      ew="$ew $w"; erss="$erss $r"
+      echo "  run $i backup engine   ${w}s ${r}MiB (load $l)" >&2
+    fi
+  done
   base_size=$(stat -c %s "$WORK/baseline.sql.gz")
   st_size=$(find "$WORK/dest" -name 'data.sql.gz' -printf '%s')
-  echo "backup  $name size=$size baseline=${base_wall}s stowage=${st_wall}s ratio=$(echo "scale=3; $st_wall / $base_wall" | bc) peakRSS=${st_rss}MiB gz(baseline)=$base_size gz(stowage)=$st_size"
-  echo "engine  $name runBackup()=${en_wall}s ratio=$(echo "scale=3; $en_wall / $base_wall" | bc) peakRSS=${en_rss}MiB"
+  local bm sm; bm=$(echo "$bw" | median); sm=$(echo "$sw" | median)
+  echo "backup  $name size=$size runs=$RUNS baseline=[${bw# }]s median=${bm}s stowage=[${sw# }]s median=${sm}s ratio=$(echo "scale=3; $sm / $bm" | bc) peakRSS=[${srss# }]MiB gz(baseline)=$base_size gz(stowage)=$st_size load=[${loads# }]"
+  if [ -n "$ew" ]; then
+    echo "engine  $name runBackup()=[${ew# }]s median=$(echo "$ew" | median)s peakRSS=[${erss# }]MiB"
+  fi
   if [ "${BENCH_RESTORE:-1}" = "1" ]; then
     # Restore needs a full backup (roles, schema, data); both sides run the same SQL in one transaction.
     mkdir -p "$WORK/full"
+    fresh_bundle
     "${STOWAGE[@]}" backup --db "$url" --type full --to "file://$WORK/full" --name bench >/dev/null
     local id; id=$(cd "$WORK/full" && ls -d bench/*/ | head -1); id=${id%/}
-    for target in "${name}_r1" "${name}_r2"; do
-      psql -X -q "$ADMIN_URL" -c "drop database if exists \"$target\"" -c "create database \"$target\""
+    local f="$WORK/full/$id" rbw="" rsw="" rrss="" rloads=""
+    for i in $(seq "$RUNS"); do
+      recreate "${name}_r"
+      read -r w _ l < <(measure sh -c "cat '$f/roles.sql.gz' '$f/schema.sql.gz' '$f/data.sql.gz' | gunzip | psql -X -q --single-transaction -v ON_ERROR_STOP=1 '$(db_url "${name}_r")'")
+      rbw="$rbw $w"; rloads="$rloads $l"
+      echo "  run $i restore baseline ${w}s (load $l)" >&2
+      recreate "${name}_r"
+      fresh_bundle
+      read -r w r l < <(measure "${STOWAGE[@]}" restore --from "file://$WORK/full" "$id" --db "$(db_url "${name}_r")")
+      rsw="$rsw $w"; rrss="$rrss $r"; rloads="$rloads $l"
+      echo "  run $i restore stowage  ${w}s ${r}MiB (load $l)" >&2
     done
-    local f="$WORK/full/$id"
-    read -r rb_wall _ < <(measure sh -c "cat '$f/roles.sql.gz' '$f/schema.sql.gz' '$f/data.sql.gz' | gunzip | psql -X -q --single-transaction -v ON_ERROR_STOP=1 '$(db_url "${name}_r1")'")
-    read -r rs_wall rs_rss < <(measure "${STOWAGE[@]}" restore --from "file://$WORK/full" "$id" --db "$(db_url "${name}_r2")")
-    echo "restore $name baseline=${rb_wall}s stowage=${rs_wall}s ratio=$(echo "scale=3; $rs_wall / $rb_wall" | bc) peakRSS=${rs_rss}MiB"
-    psql -X -q "$ADMIN_URL" -c "drop database if exists \"${name}_r1\"" -c "drop database if exists \"${name}_r2\""
+    psql -X -q "$ADMIN_URL" -c "drop database if exists \"${name}_r\""
+    local rbm rsm; rbm=$(echo "$rbw" | median); rsm=$(echo "$rsw" | median)
+    echo "restore $name runs=$RUNS baseline=[${rbw# }]s median=${rbm}s stowage=[${rsw# }]s median=${rsm}s ratio=$(echo "scale=3; $rsm / $rbm" | bc) peakRSS=[${rrss# }]MiB load=[${rloads# }]"
     rm -rf "$WORK/full"
   fi
 }
 
 ensure_db stowage_bench_small "$SMALL"
 ensure_db stowage_bench_big "$BIG"
-bench_one stowage_bench_small
-bench_one stowage_bench_big
+[ "${BENCH_ONLY:-small}" = "big" ] || bench_one stowage_bench_small
+[ "${BENCH_ONLY:-big}" = "small" ] || bench_one stowage_bench_big
 if [ "${BENCH_KEEP:-0}" != "1" ]; then
   psql -X -q "$ADMIN_URL" -c "drop database if exists stowage_bench_small" -c "drop database if exists stowage_bench_big"
 fi

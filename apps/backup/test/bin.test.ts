@@ -31,7 +31,8 @@ afterAll(async () => {
 });
 
 describe("bundle freshness", () => {
-  async function fakeBuild(name: string, startedAt: number): Promise<{ dist: URL; input: string }> {
+  /** A build that started a minute ago from one input last changed two minutes ago. */
+  async function fakeBuild(name: string, startedAt = Date.now() - 60_000): Promise<{ dist: URL; input: string }> {
     const dist = join(dir, name);
     await mkdir(dist);
     const input = join(dir, `${name}-input.ts`);
@@ -43,27 +44,27 @@ describe("bundle freshness", () => {
   }
 
   it("uses a bundle whose inputs are all older than its build", async () => {
-    const { dist } = await fakeBuild("fresh", Date.now());
+    const { dist } = await fakeBuild("fresh");
     expect(check.freshBundle(dist)).toBe(new URL("stowage.js", dist).href);
   });
 
   it("refuses it once an input changed, disappeared, or the entry is gone", async () => {
-    const edited = await fakeBuild("edited", Date.now());
-    await writeFile(edited.input, "export const x = 1;\n");
+    const edited = await fakeBuild("edited");
+    await writeFile(edited.input, "export const x = 1;\n"); // mtime: now, a minute after the build started
     expect(check.freshBundle(edited.dist)).toBeUndefined();
 
-    const removed = await fakeBuild("removed", Date.now());
+    const removed = await fakeBuild("removed");
     await rm(removed.input);
     expect(check.freshBundle(removed.dist)).toBeUndefined();
 
-    const noEntry = await fakeBuild("no-entry", Date.now());
+    const noEntry = await fakeBuild("no-entry");
     await rm(new URL("stowage.js", noEntry.dist));
     expect(check.freshBundle(noEntry.dist)).toBeUndefined();
   });
 
   it("refuses a missing or unreadable build-info.json", async () => {
     expect(check.freshBundle(pathToFileURL(join(dir, "nothing/")))).toBeUndefined();
-    const garbled = await fakeBuild("garbled", Date.now());
+    const garbled = await fakeBuild("garbled");
     await writeFile(new URL("build-info.json", garbled.dist), "{");
     expect(check.freshBundle(garbled.dist)).toBeUndefined();
   });
