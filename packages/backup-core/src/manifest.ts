@@ -82,7 +82,10 @@ export type BackupManifest = z.infer<typeof manifestSchema>;
 
 /** `20261125T101500Z`: sortable, filesystem- and URL-safe. */
 export function backupTimestamp(date: Date): string {
-  return date.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z");
+  return date
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d{3}Z$/, "Z");
 }
 
 /** Parses the time back out of a backup id (`name/20261125T101500Z-ab12cd`). */
