@@ -13,7 +13,7 @@ import { readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import * as esbuild from "esbuild";
-import { BUILD_INFO } from "./bundle-check.js";
+import { BUILD_INFO, freshBundle } from "./bundle-check.js";
 
 const APP_DIR = fileURLToPath(new URL("..", import.meta.url));
 
@@ -44,7 +44,8 @@ export async function buildBundle(outdir = path.join(APP_DIR, "dist")) {
   // Taken before reading any input, so a file edited during the build counts as newer than the
   // bundle. Minus 2 s because file times come from the kernel's coarse clock, which can lag
   // Date.now() by a tick: a file touched just around the start makes the bundle stale, never fresh.
-  const startedAt = Date.now() - 2000;
+  const begun = Date.now();
+  const startedAt = begun - 2000;
   await rm(outdir, { recursive: true, force: true });
   const result = await esbuild.build({
     entryPoints: { stowage: path.join(APP_DIR, "src/cli/main.ts") },
@@ -80,10 +81,24 @@ export async function buildBundle(outdir = path.join(APP_DIR, "dist")) {
   const inputs = [...new Set(Object.keys(result.metafile.inputs).map((input) => watchedFile(path.resolve(input))))];
   const info = { startedAt, entry: "stowage.js", inputs };
   await writeFile(path.join(outdir, BUILD_INFO), `${JSON.stringify(info)}\n`);
-  return { entry: path.join(outdir, "stowage.js"), inputs: inputs.length, ms: Date.now() - startedAt };
+  return { entry: path.join(outdir, "stowage.js"), inputs: inputs.length, ms: Date.now() - begun };
+}
+
+/**
+ * Builds until the result is fresh: an input changed shortly before or during a build makes that
+ * bundle stale at once (see the 2 s margin), so wait out the margin and build again, at most 3 times.
+ * @param {string} [outdir]
+ */
+export async function buildFreshBundle(outdir = path.join(APP_DIR, "dist")) {
+  for (let attempt = 1; ; attempt++) {
+    const built = await buildBundle(outdir);
+    if (freshBundle(pathToFileURL(`${outdir}/`))) return built;
+    if (attempt === 3) throw new Error("the sources keep changing during the build; the bundle is stale, build again later");
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+  }
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
-  const { entry, inputs, ms } = await buildBundle(process.argv[2] ? path.resolve(process.argv[2]) : undefined);
+  const { entry, inputs, ms } = await buildFreshBundle(process.argv[2] ? path.resolve(process.argv[2]) : undefined);
   console.log(`built ${path.relative(process.cwd(), entry)} from ${inputs} files in ${ms} ms`);
 }

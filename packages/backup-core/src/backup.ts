@@ -15,6 +15,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { ByteMeter, type StorageDestination } from "@stowage/storage";
 import { z } from "zod";
+import { coalesce } from "./archive/coalesce.ts";
 import { checkCompressor, compressionStage, DEFAULT_LEVELS, type Stage } from "./archive/compress.ts";
 import { createEncryption, type EncryptionOptions } from "./archive/encrypt.ts";
 import { AllDestinationsFailedError, FanOut } from "./archive/fan-out.ts";
@@ -269,6 +270,7 @@ export async function runBackup(options: BackupOptions): Promise<BackupResult> {
       try {
         await pipeline(
           runTool({ command: tools.paths[part.tool], args: part.args, env: toolEnv, secrets, signal }),
+          coalesce(),
           part.transform(),
           plain,
           ...(stages as []),
