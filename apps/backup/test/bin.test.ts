@@ -19,7 +19,7 @@ const check = (await import(new URL("../bin/bundle-check.js", import.meta.url).h
   freshBundle: (distDir: URL) => string | undefined;
 };
 const builder = (await import(new URL("../bin/build.js", import.meta.url).href)) as {
-  buildBundle: (outdir: string) => Promise<{ entry: string; inputs: number }>;
+  buildFreshBundle: (outdir: string) => Promise<{ entry: string; inputs: number }>;
 };
 
 let dir: string;
@@ -78,7 +78,7 @@ describe("the bundle", () => {
 
   it("is fresh right after a build, and backs up and verifies like the sources", async () => {
     const out = join(dir, "dist");
-    const { entry, inputs } = await builder.buildBundle(out);
+    const { entry, inputs } = await builder.buildFreshBundle(out);
     expect(inputs).toBeGreaterThan(10);
     expect(check.freshBundle(pathToFileURL(`${out}/`))).toBe(pathToFileURL(entry).href);
     const info = JSON.parse(await readFile(join(out, "build-info.json"), "utf8")) as { inputs: string[] };
