@@ -29,6 +29,12 @@ import { type LocalMappedConfig, localMappedConfigSchema, localMappedDisplayName
 /** Temp files carry this prefix; listings skip them. */
 export const TEMP_PREFIX = ".stowage-partial-";
 
+/**
+ * Bytes the file stream may hold before it pushes back. With the 16 KiB default, hashing (main
+ * thread) and writing (libuv pool) barely overlap; a few MiB lets them run side by side.
+ */
+const WRITE_BUFFER_BYTES = 4 * 1024 * 1024;
+
 export class LocalMappedDestination implements StorageDestination {
   readonly type = "local_mapped" as const;
   readonly capabilities: StorageCapabilities = {
@@ -137,7 +143,7 @@ export class LocalMappedDestination implements StorageDestination {
       }
     });
     try {
-      await pipeline(meter, createWriteStream(temp, { flags: "wx" }), { signal });
+      await pipeline(meter, createWriteStream(temp, { flags: "wx", highWaterMark: WRITE_BUFFER_BYTES }), { signal });
       const handle = await open(temp, "r+");
       try {
         await handle.sync();
