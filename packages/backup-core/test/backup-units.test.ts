@@ -47,6 +47,8 @@ describe("roles filter", () => {
   it("Supabase: drops reserved roles, meta-commands and unrestorable attributes; idempotent CREATE; no GRANTED BY", () => {
     const out = filter(PG17_ROLES, true).filter(Boolean);
     expect(out).toEqual([
+      // Serialises concurrent restores on one cluster (roles are not locked by PostgreSQL).
+      "SELECT pg_advisory_xact_lock(1398034263);\n",
       "SET default_transaction_read_only = off;",
       `DO $stowage_role$ BEGIN CREATE ROLE "app ""quoted"""; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $stowage_role$;`,
       `ALTER ROLE "app ""quoted""" WITH INHERIT NOCREATEROLE NOCREATEDB LOGIN NOBYPASSRLS;`,

@@ -26,6 +26,15 @@ export interface RolesFilterOptions {
 
 const DOLLAR_TAG = "$stowage_role$";
 
+/**
+ * Advisory lock key ("STOW" in ASCII) taken at the top of roles.sql. Roles are cluster-wide and
+ * PostgreSQL does not lock them against concurrent GRANT/ALTER ROLE: two restores on one server at
+ * once fail with "tuple concurrently updated". The transaction-scoped lock serialises them (held
+ * until COMMIT, since restores run in one transaction); outside a transaction it is a no-op.
+ */
+export const ROLES_LOCK_KEY = 1398034263;
+const ROLES_LOCK_LINE = `SELECT pg_advisory_xact_lock(${ROLES_LOCK_KEY});`;
+
 function quoted(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
@@ -47,6 +56,7 @@ export function rolesLineFilter(options: RolesFilterOptions): (line: string) => 
   const grantToSkipped = new RegExp(`^GRANT ".*" TO "${skipped}"`);
   const createRole = /^CREATE ROLE ("(?:[^"]|"")+");$/;
   let previous: string | undefined;
+  let locked = false;
 
   return (line: string) => {
     if (/^\\(un)?restrict\b/.test(line)) return null;
@@ -63,6 +73,10 @@ export function rolesLineFilter(options: RolesFilterOptions): (line: string) => 
     // `uniq`: the CLI collapses repeated lines (blank runs, duplicated grants).
     if (out === previous) return null;
     previous = out;
+    if (!locked) {
+      locked = true;
+      return `${ROLES_LOCK_LINE}\n${out}`;
+    }
     return out;
   };
 }

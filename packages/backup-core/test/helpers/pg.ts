@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import pg from "pg";
+import { ROLES_LOCK_KEY } from "../../src/dump/roles-filter.ts";
 
 const run = promisify(execFile);
 
@@ -62,16 +63,25 @@ export async function psql(url: string, input: { file: string } | { sql: string 
   return stdout;
 }
 
+/**
+ * Fixtures create and alter cluster-wide roles, as restores do: run them in one transaction holding
+ * the lock roles.sql takes, so parallel test files do not collide on the same role.
+ */
+async function psqlHoldingRolesLock(url: string, file: string): Promise<void> {
+  // psql runs -c and -f in command-line order: the lock first, then the fixture.
+  await psql(url, { file }, ["--single-transaction", "-c", `SELECT pg_advisory_xact_lock(${ROLES_LOCK_KEY})`]);
+}
+
 /** A new database holding the Supabase-like fixture; returns its URL. */
 export async function createFixtureDatabase(name: string): Promise<string> {
   const url = await createDatabase(name);
-  await psql(url, { file: FIXTURE_SQL });
+  await psqlHoldingRolesLock(url, FIXTURE_SQL);
   return url;
 }
 
 /** A new database that looks like a fresh Supabase project (restore target). */
 export async function createPlatformDatabase(name: string): Promise<string> {
   const url = await createDatabase(name);
-  await psql(url, { file: PLATFORM_SQL });
+  await psqlHoldingRolesLock(url, PLATFORM_SQL);
   return url;
 }
