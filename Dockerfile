@@ -17,7 +17,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 COPY packages ./packages
 COPY apps ./apps
-RUN npm ci --omit=dev --no-fund --no-audit && npm install --no-save tsx
+RUN npm ci --no-fund --no-audit && npm run build -w @stowage/backup
 
 ENV NODE_ENV=production \
     DEFAULT_STORAGE_TYPE=local_mapped \

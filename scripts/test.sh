@@ -11,6 +11,8 @@ if [ "${CI:-}" = "true" ] || [ ! -d node_modules ]; then
   echo "==> npm ci"
   npm ci --no-fund --no-audit
 fi
+# The stowage bin runs this bundle when it is fresh (40 MB less memory than tsx), else tsx.
+npm run build --silent -w @stowage/backup
 trap stop_throwaway_postgres EXIT
 ensure_postgres
 
