@@ -103,7 +103,19 @@ const rows: Array<{ provider: string; sizeMiB: number; stowage: Measured; baseli
 // Servers.
 const s3Port = await freePort();
 await mkdir(join(work, "s3"));
-start("npx", ["s3rver", "-d", join(work, "s3"), "-a", "127.0.0.1", "-p", String(s3Port), "-s", "--configure-bucket", "bench"]);
+// Started with node directly (not npx), so that killing the child kills the server itself.
+start(process.execPath, [
+  "node_modules/s3rver/bin/s3rver.js",
+  "-d",
+  join(work, "s3"),
+  "-a",
+  "127.0.0.1",
+  "-p",
+  String(s3Port),
+  "-s",
+  "--configure-bucket",
+  "bench",
+]);
 const davPort = await freePort();
 await mkdir(join(work, "dav"));
 start("rclone", ["serve", "webdav", join(work, "dav"), "--addr", `127.0.0.1:${davPort}`]);
