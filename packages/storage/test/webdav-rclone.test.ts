@@ -66,60 +66,42 @@ describeStorageContract("nextcloud (webdav mode, rclone)", async () => {
   };
 });
 
+/** Runs `fn` against a fresh rclone WebDAV server over a temp folder, then stops and removes both. */
+async function withRclone(fn: (d: NextcloudDestination, root: string) => Promise<void>): Promise<void> {
+  const root = await mkdtemp(join(tmpdir(), "stowage-rclone-"));
+  const server = await startRcloneWebdav(root);
+  const d = new NextcloudDestination({ mode: "webdav", serverUrl: server.url, username: server.user, password: server.password });
+  try {
+    await fn(d, root);
+  } finally {
+    await d.close();
+    await server.stop();
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
 describe("nextcloud provider, webdav mode specifics (rclone)", () => {
   it("keeps temp files out of sight and leaves none after a completed upload", async () => {
-    const root = await mkdtemp(join(tmpdir(), "stowage-rclone-"));
-    const server = await startRcloneWebdav(root);
-    const d = new NextcloudDestination({
-      mode: "webdav",
-      serverUrl: server.url,
-      username: server.user,
-      password: server.password,
-    });
-    try {
+    await withRclone(async (d, root) => {
       const result = await d.upload(Readable.from([Buffer.from("hello")]), "t/a.txt");
       expect(result.storagePath).toBe("/t/a.txt");
       expect(await readdir(join(root, "t"))).toEqual(["a.txt"]);
       expect(d.capabilities.reportsFreeSpace).toBe(false);
       expect(await d.getAvailableSpace()).toBeNull();
-    } finally {
-      await d.close();
-      await server.stop();
-      await rm(root, { recursive: true, force: true });
-    }
+    });
   });
 
   it("keys with spaces, unicode, '%', '#' and '?' round-trip and list back unchanged", async () => {
-    const root = await mkdtemp(join(tmpdir(), "stowage-rclone-"));
-    const server = await startRcloneWebdav(root);
-    const d = new NextcloudDestination({
-      mode: "webdav",
-      serverUrl: server.url,
-      username: server.user,
-      password: server.password,
-    });
-    try {
+    await withRclone(async (d) => {
       const keys = ["odd names/a b.txt", "odd names/ünï cödé %41.txt", "odd names/hash#and?query.txt"];
       for (const key of keys) await d.upload(Readable.from([Buffer.from(key)]), key);
       expect((await d.list("odd names/")).map((o) => o.key)).toEqual([...keys].sort());
       for (const key of keys) expect((await buffer(await d.download(key))).toString()).toBe(key);
-    } finally {
-      await d.close();
-      await server.stop();
-      await rm(root, { recursive: true, force: true });
-    }
+    });
   });
 
   it("an aborted streaming PUT leaves no temp file on the server", async () => {
-    const root = await mkdtemp(join(tmpdir(), "stowage-rclone-"));
-    const server = await startRcloneWebdav(root);
-    const d = new NextcloudDestination({
-      mode: "webdav",
-      serverUrl: server.url,
-      username: server.user,
-      password: server.password,
-    });
-    try {
+    await withRclone(async (d, root) => {
       const controller = new AbortController();
       const upload = d.upload(endlessStream(), "ab/x.bin", { signal: controller.signal });
       setTimeout(() => controller.abort(), 400);
@@ -133,10 +115,6 @@ describe("nextcloud provider, webdav mode specifics (rclone)", () => {
         await new Promise((r) => setTimeout(r, 100));
       }
       expect(left).toEqual([]);
-    } finally {
-      await d.close();
-      await server.stop();
-      await rm(root, { recursive: true, force: true });
-    }
+    });
   });
 });
