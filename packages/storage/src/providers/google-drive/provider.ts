@@ -292,12 +292,13 @@ export class GoogleDriveDestination implements StorageDestination {
       for (const old of previous) {
         if (old.id && old.id !== renamed) await this.deleteFile(old.id, `${what}: removing the previous version`);
       }
+      const { bytes, sha256 } = await meter.totals();
       return {
         storagePath: file.id,
         url: `https://drive.google.com/file/d/${file.id}/view`,
         ...(file.md5Checksum ? { etag: file.md5Checksum } : {}),
-        size: meter.bytes,
-        sha256: meter.sha256,
+        size: bytes,
+        sha256,
       };
     } catch (error) {
       if (uploadedId) await this.deleteFile(uploadedId, `${what}: cleanup`).catch(() => undefined);

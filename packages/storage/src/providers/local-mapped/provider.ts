@@ -156,7 +156,8 @@ export class LocalMappedDestination implements StorageDestination {
       await rm(temp, { force: true });
       throw this.mapFsError(error, `upload of ${key}`);
     }
-    return { storagePath: target, url: `file://${target}`, size: meter.bytes, sha256: meter.sha256 };
+    const { bytes, sha256 } = await meter.totals();
+    return { storagePath: target, url: `file://${target}`, size: bytes, sha256 };
   }
 
   async download(key: string, options: DownloadOptions = {}): Promise<Readable> {

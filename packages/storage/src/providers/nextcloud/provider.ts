@@ -350,11 +350,13 @@ export class NextcloudDestination implements StorageDestination {
           signal,
         },
       );
-      if (stored.size !== meter.bytes) {
+      // The PUT may return before the meter saw its input end: wait, so the byte count is final.
+      const { bytes } = await meter.totals();
+      if (stored.size !== bytes) {
         throw new StorageError(
           "UNKNOWN",
           this.name,
-          `upload of ${key}: the server stored ${stored.size} of ${meter.bytes} bytes (a proxy may drop bodies sent without Content-Length); nothing was kept`,
+          `upload of ${key}: the server stored ${stored.size} of ${bytes} bytes (a proxy may drop bodies sent without Content-Length); nothing was kept`,
         );
       }
       await this.timed(
@@ -372,7 +374,8 @@ export class NextcloudDestination implements StorageDestination {
     return this.result(key, meter);
   }
 
-  private result(key: string, meter: ByteMeter): UploadResult {
+  private async result(key: string, meter: ByteMeter): Promise<UploadResult> {
+    const { bytes, sha256 } = await meter.totals();
     const path = this.davPath(key);
     const cfg = this.cfg;
     const server = cfg.serverUrl.replace(/\/+$/, "");
@@ -381,7 +384,7 @@ export class NextcloudDestination implements StorageDestination {
       cfg.mode === "nextcloud"
         ? `${server}/apps/files/?dir=${encodeURIComponent(folder)}`
         : `${this.davClients.filesRootUrl}${encodeSegments(path)}`;
-    return { storagePath: path, url, size: meter.bytes, sha256: meter.sha256 };
+    return { storagePath: path, url, size: bytes, sha256 };
   }
 
   /**

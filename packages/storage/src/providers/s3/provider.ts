@@ -171,12 +171,13 @@ export class S3Destination implements StorageDestination {
         metadata: options.metadata ? { ...options.metadata } : undefined,
         signal: inFlight.signal,
       });
+      const { bytes, sha256 } = await meter.totals();
       return {
         storagePath: objectKey,
         url: `s3://${this.cfg.bucket}/${objectKey}`,
         etag: result.etag,
-        size: meter.bytes,
-        sha256: meter.sha256,
+        size: bytes,
+        sha256,
       };
     } catch (error) {
       if (signal?.aborted) {
