@@ -79,6 +79,11 @@ export interface BackupOptions {
   readonly signal?: AbortSignal;
   /** Environment for tool discovery and children (STOWAGE_PG_BIN, PATH, PGPASSWORD). Default process.env. */
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * Dump in this exported snapshot (a logical replication slot's, see pitr/) instead of a new one.
+   * Whoever exported it keeps it alive until runBackup returns.
+   */
+  readonly snapshot?: string;
 }
 
 export type DestinationResult =
@@ -204,7 +209,7 @@ export async function runBackup(options: BackupOptions): Promise<BackupResult> {
   };
 
   try {
-    snapshot = await holdSnapshot(target, signal);
+    snapshot = await holdSnapshot(target, signal, options.snapshot);
     const facts = snapshot.facts;
     if (opts.migrationHistory && !facts.hasMigrationHistory) {
       throw new BackupError("INVALID_OPTIONS", "migration history requested, but the database has no supabase_migrations schema");

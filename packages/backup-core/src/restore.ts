@@ -61,6 +61,12 @@ export interface RestoreOptions {
   readonly onProgress?: (progress: RestoreProgress) => void;
   readonly signal?: AbortSignal;
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * More SQL for the same transaction, written after the data and before the materialized views
+   * are refreshed and COMMIT: the point-in-time replay of archived changes (pitr/replay.ts).
+   * Whatever it throws rolls the whole restore back.
+   */
+  readonly replay?: (write: (sql: string | Buffer) => Promise<void>) => Promise<void>;
 }
 
 export interface RestoreResult {
@@ -169,6 +175,7 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreResult
       done.push({ name: file.name, storedBytes });
       currentFile = undefined;
     }
+    if (options.replay) await options.replay((sql) => write(child, exited, sql));
     if (manifest.type !== "schema") await write(child, exited, REFRESH_MATERIALIZED_VIEWS);
     // Every part verified: only now may the transaction commit.
     await write(child, exited, "COMMIT;\n");

@@ -113,8 +113,12 @@ function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
-/** Connects, starts the snapshot transaction and reads the server's facts. */
-export async function holdSnapshot(target: DatabaseTarget, signal?: AbortSignal): Promise<HeldSnapshot> {
+/**
+ * Connects, starts the snapshot transaction and reads the server's facts. With `importSnapshot`
+ * (an id exported elsewhere, e.g. by a logical replication slot: pitr/), the transaction adopts that
+ * snapshot instead of exporting its own, so the dump sees exactly the slot's starting point.
+ */
+export async function holdSnapshot(target: DatabaseTarget, signal?: AbortSignal, importSnapshot?: string): Promise<HeldSnapshot> {
   const client = new pg.Client({
     connectionString: target.connectionString,
     connectionTimeoutMillis: 10_000,
@@ -139,7 +143,14 @@ export async function holdSnapshot(target: DatabaseTarget, signal?: AbortSignal)
   signal?.addEventListener("abort", onAbort, { once: true });
   try {
     await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-    const { rows: snap } = await client.query<{ id: string }>("select pg_export_snapshot() as id");
+    if (importSnapshot !== undefined) {
+      if (!/^[0-9A-Fa-f-]+$/.test(importSnapshot)) throw new BackupError("INVALID_OPTIONS", "invalid snapshot id");
+      await client.query(`SET TRANSACTION SNAPSHOT '${importSnapshot}'`);
+    }
+    const { rows: snap } =
+      importSnapshot !== undefined
+        ? { rows: [{ id: importSnapshot }] }
+        : await client.query<{ id: string }>("select pg_export_snapshot() as id");
     const { rows: f } = await client.query<{
       version: string;
       version_num: number;
