@@ -9,6 +9,8 @@ source scripts/lib/system-packages.sh
 ensure_debian_packages
 [ -d node_modules ] || npm ci --no-fund --no-audit
 npm run build --silent -w @stowage/backup
+# The web UI (apps/backup/web/dist), served by `stowage serve` at /.
+npm run build:web --silent -w @stowage/backup
 db="${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres}"
 dest="${STOWAGE_DESTINATION:-file://$PWD/data/backups}"
 case "$dest" in file://*) mkdir -p "${dest#file://}" ;; esac

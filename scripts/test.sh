@@ -13,6 +13,8 @@ if [ "${CI:-}" = "true" ] || [ ! -d node_modules ]; then
 fi
 # The stowage bin runs this bundle when it is fresh (40 MB less memory than tsx), else tsx.
 npm run build --silent -w @stowage/backup
+# The web UI (apps/backup/web/dist), served by `stowage serve` at /.
+npm run build:web --silent -w @stowage/backup
 trap stop_throwaway_postgres EXIT
 ensure_postgres
 
@@ -20,5 +22,6 @@ echo "==> lint (biome)"
 npx biome ci .
 echo "==> typecheck (tsc --noEmit)"
 npx tsc --noEmit -p tsconfig.json
+npx tsc --noEmit -p apps/backup/web/tsconfig.json
 echo "==> tests (vitest)"
 npx vitest run "$@"
