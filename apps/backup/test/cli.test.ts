@@ -259,6 +259,23 @@ cd "${folder}"
     expect(wrong.stderr.split("\n").filter(Boolean)).toHaveLength(1);
     const right = await stowage(["verify", folder], { STOWAGE_PASSPHRASE: "the right passphrase" });
     expect(right.code).toBe(0);
+    // The manifest MAC: a changed manifest is refused (exit 4), and so is a plain backup when a key is given.
+    const manifestPath = join(folder, "manifest.json");
+    const original = await readFile(manifestPath, "utf8");
+    await writeFile(manifestPath, original.replace('"type": "full"', '"type": "data"'));
+    const altered = await stowage(["verify", folder], { STOWAGE_PASSPHRASE: "the right passphrase" });
+    expect(altered.code).toBe(4);
+    expect(altered.stderr).toMatch(/does not match its MAC/);
+    await writeFile(manifestPath, original);
+    // Three age-scrypt derivations at work factor 18 (backup, two verifies) and more: slow on a busy machine.
+  }, 240_000);
+
+  it("restore --help states the trust model", async () => {
+    const help = await stowage(["restore", "--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/Trust model:/);
+    expect(help.stdout).toMatch(/Restore only backups you\s+trust/);
+    expect(help.stdout).toContain("\\restrict");
   });
 
   it("a corrupted file: verify names it (exit 4) and restore leaves the target untouched", async () => {

@@ -37,6 +37,7 @@ import {
   type PartRole,
   partFileName,
 } from "./manifest.ts";
+import { sealManifest } from "./manifest-mac.ts";
 import { childEnv, parseDatabaseUrl, secretsOf } from "./pg/connection.ts";
 import { type HeldSnapshot, holdSnapshot } from "./pg/snapshot.ts";
 import { findPgTools } from "./pg/tools.ts";
@@ -345,6 +346,10 @@ export async function runBackup(options: BackupOptions): Promise<BackupResult> {
       startedAt: startedAt.toISOString(),
       finishedAt: finishedAt.toISOString(),
     } satisfies BackupManifest);
+    // A passphrase backup authenticates its manifest (manifest-mac.ts); recipients cannot.
+    if (options.encryption && "passphrase" in options.encryption) {
+      manifest = await sealManifest(manifest, options.encryption.passphrase, options.encryption.scryptWorkFactor);
+    }
     const body = `${JSON.stringify(manifest, null, 2)}\n`;
     await Promise.all(
       live().map(async (s) => {

@@ -8,6 +8,7 @@ import { isAbsolute, resolve } from "node:path";
 import { text } from "node:stream/consumers";
 import { LocalMappedDestination, type StorageDestination, StorageError, type StorageObjectInfo } from "@stowage/storage";
 import { type BackupManifest, MANIFEST_FILE, manifestSchema, timeFromBackupId } from "./manifest.ts";
+import { rememberRawManifest } from "./manifest-mac.ts";
 import { BackupReadError } from "./read-errors.ts";
 
 /** Where one backup lives: a destination and the folder (key prefix, no trailing slash) inside it. */
@@ -81,6 +82,7 @@ export async function readManifest(location: BackupLocation): Promise<BackupMani
       { cause: parsed.error, file: MANIFEST_FILE },
     );
   }
+  rememberRawManifest(parsed.data, json);
   return parsed.data;
 }
 

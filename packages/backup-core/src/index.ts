@@ -19,9 +19,19 @@ export { DATA_PREFIX, RESET_SUFFIX } from "./dump/plan.ts";
 export { classifyToolFailure } from "./dump/run-tool.ts";
 export * from "./errors.ts";
 export * from "./manifest.ts";
+export { canonicalJson, checkManifestTrust, type SuppliedKeys, sealManifest } from "./manifest-mac.ts";
 export { childEnv, type DatabaseTarget, parseDatabaseUrl, secretsOf } from "./pg/connection.ts";
 export { classifyConnectionError } from "./pg/snapshot.ts";
-export { type FindPgToolsOptions, findPgTools, installHint, majorOf, type PgToolName, type PgTools } from "./pg/tools.ts";
+export {
+  type FindPgToolsOptions,
+  findPgTools,
+  installHint,
+  majorOf,
+  type PgToolName,
+  type PgTools,
+  supportsRestrict,
+} from "./pg/tools.ts";
+export * from "./pitr/index.ts";
 export * from "./prune.ts";
 export * from "./read-errors.ts";
 export * from "./read-part.ts";

@@ -41,6 +41,21 @@ export const manifestFileSchema = z.object({
 });
 export type ManifestFile = z.infer<typeof manifestFileSchema>;
 
+/** MAC of a passphrase-encrypted backup's manifest (manifest-mac.ts). */
+export const manifestMacSchema = z.object({
+  algorithm: z.literal("hmac-sha256"),
+  kdf: z.literal("scrypt"),
+  /** log2 of scrypt's N (r = 8, p = 1). */
+  logN: z.number().int(),
+  /** Base64 salt. */
+  salt: z.string().min(1),
+  /** HMAC of "passphrase check": tells a wrong passphrase from a tampered manifest. */
+  check: sha256Hex,
+  /** HMAC of the canonical JSON (sorted keys) of the manifest without `mac`. */
+  value: sha256Hex,
+});
+export type ManifestMac = z.infer<typeof manifestMacSchema>;
+
 export const manifestSchema = z.object({
   format: z.literal("stowage-backup"),
   formatVersion: z.literal(FORMAT_VERSION),
@@ -77,6 +92,8 @@ export const manifestSchema = z.object({
   tables: z.array(z.object({ schema: z.string(), name: z.string(), rows: z.number().int().nonnegative() })),
   startedAt: z.iso.datetime(),
   finishedAt: z.iso.datetime(),
+  /** Passphrase-encrypted backups only: authenticates everything above. */
+  mac: manifestMacSchema.optional(),
 });
 export type BackupManifest = z.infer<typeof manifestSchema>;
 

@@ -55,6 +55,8 @@ export interface TargetState {
   /** One line per reason the target is not empty; empty array = empty target. */
   readonly contents: string[];
   readonly dataOnly: boolean;
+  /** Large objects in the target (counted unless the backup is schema-only); --clean unlinks them. */
+  readonly largeObjects: number;
 }
 
 const qualified = (schema: string, name: string) => `${ident(schema)}.${ident(name)}`;
@@ -107,6 +109,13 @@ export async function inspectTarget(client: pg.Client, manifest: BackupManifest)
       if (rows.rows[0]!.any) contents.push(`rows in ${table.schema}.${table.name}`);
     }
   }
+  // Large objects live outside every schema; a data dump recreates them under their own OIDs.
+  let largeObjects = 0;
+  if (manifest.type !== "schema") {
+    const lo = await client.query<{ n: string }>("select count(*) as n from pg_catalog.pg_largeobject_metadata");
+    largeObjects = Number(lo.rows[0]!.n);
+    if (largeObjects > 0) contents.push(`${largeObjects} large object${largeObjects === 1 ? "" : "s"}`);
+  }
   return {
     versionNum: Number(facts.rows[0]!.v),
     supabase,
@@ -114,6 +123,7 @@ export async function inspectTarget(client: pg.Client, manifest: BackupManifest)
     truncate,
     contents,
     dataOnly,
+    largeObjects,
   };
 }
 
@@ -133,5 +143,6 @@ export function cleanSql(state: TargetState): string {
     lines.push("COMMENT ON SCHEMA public IS 'standard public schema';");
   }
   if (state.truncate.length) lines.push(`TRUNCATE ${state.truncate.join(", ")} CASCADE;`);
+  if (state.largeObjects > 0) lines.push("SELECT count(pg_catalog.lo_unlink(oid)) FROM pg_catalog.pg_largeobject_metadata;");
   return `${lines.join("\n")}\n`;
 }

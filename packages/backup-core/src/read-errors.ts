@@ -15,12 +15,16 @@ export const BACKUP_READ_ERROR_CODES = [
   "FILE_MISSING",
   /** The backup is encrypted and no passphrase or identity was given. */
   "KEY_REQUIRED",
+  /** The manifest cannot be trusted: MAC missing or wrong, or a plain backup where a key was given. */
+  "MANIFEST_UNTRUSTED",
   /** The passphrase or identity does not open the backup. */
   "DECRYPTION_FAILED",
   /** The bytes decrypt but do not decompress: the file is damaged. */
   "DECOMPRESSION_FAILED",
   /** The target database already holds user objects and `--clean` was not given. */
   "TARGET_NOT_EMPTY",
+  /** The backup's SQL ended the restore's transaction: part of it may have been committed. */
+  "RESTORE_NOT_ATOMIC",
   /** psql reported an SQL error; the transaction was rolled back. */
   "RESTORE_FAILED",
   /** A required program (psql, zstd) is missing or too old. */

@@ -11,16 +11,19 @@
  * rolls everything back: the target is left exactly as it was.
  */
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { once } from "node:events";
-import type { Readable } from "node:stream";
+import { pipeline, type Readable } from "node:stream";
 import { redact } from "@stowage/storage";
 import { type BackupLocation, readManifest } from "./catalog.ts";
 import { type BackupManifest, type ManifestFile, PART_ROLES } from "./manifest.ts";
+import { checkManifestTrust } from "./manifest-mac.ts";
 import { childEnv, type DatabaseTarget, parseDatabaseUrl, secretsOf } from "./pg/connection.ts";
 import { findPgTools } from "./pg/tools.ts";
 import { cleanSql, connect, displayTarget, inspectTarget } from "./pg-target.ts";
 import { BackupReadError } from "./read-errors.ts";
 import { type DecryptionKeys, openPart, storedDamage } from "./read-part.ts";
+import { statementFilter } from "./sql/statement-filter.ts";
 
 /**
  * pg_dump writes materialized views WITH NO DATA in the schema and no REFRESH in a data-only dump
@@ -85,6 +88,30 @@ function collectStderr(child: ChildProcessWithoutNullStreams): () => string {
   return () => text;
 }
 
+const XID_MARKER = "stowage-xid:";
+const NOT_ATOMIC_MARKER = "stowage: the restore transaction was ended";
+
+/**
+ * The id of the restore's transaction, as psql prints it in answer to our first query. Everything
+ * psql prints after it (setval results of the data dump) is thrown away unread.
+ */
+function readTransactionId(child: ChildProcessWithoutNullStreams): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    let seen = "";
+    const onData = (d: string) => {
+      seen = (seen + d).slice(-256);
+      const m = new RegExp(`${XID_MARKER}(\\d+)`).exec(seen);
+      if (m) {
+        child.stdout.off("data", onData);
+        child.stdout.resume();
+        resolve(m[1]);
+      }
+    };
+    child.stdout.setEncoding("utf8").on("data", onData);
+    child.once("close", () => resolve(undefined));
+  });
+}
+
 /** Writes a chunk, honouring backpressure; stops waiting if psql exits meanwhile. */
 async function write(child: ChildProcessWithoutNullStreams, exited: Promise<unknown>, chunk: Buffer | string): Promise<void> {
   if (child.exitCode !== null || child.stdin.destroyed) throw new Error("psql exited");
@@ -104,13 +131,56 @@ function psqlError(stderr: string, target: DatabaseTarget, code: number | null):
   return new BackupReadError("RESTORE_FAILED", `the restore failed and was rolled back, the target is unchanged: ${detail}`);
 }
 
+/** Asks the server, from a new session, whether the restore's transaction was committed after all. */
+async function transactionCommitted(target: DatabaseTarget, xid: string | undefined): Promise<boolean> {
+  if (!xid) return false;
+  try {
+    const client = await connect(target);
+    try {
+      const r = await client.query<{ s: string | null }>("select txid_status($1::bigint) as s", [xid]);
+      return r.rows[0]?.s === "committed";
+    } finally {
+      await client.end().catch(() => {});
+    }
+  } catch {
+    return false;
+  }
+}
+
+function notAtomic(target: DatabaseTarget, file: string | undefined): BackupReadError {
+  return new BackupReadError(
+    "RESTORE_NOT_ATOMIC",
+    `the backup's SQL${file ? ` (${file})` : ""} ended the restore's transaction, and what was restored before that point WAS committed: ` +
+      `${displayTarget(target)} is NOT unchanged. Inspect it, then restore again with --clean from a backup you trust`,
+    { file },
+  );
+}
+
+/**
+ * The statements around the parts. psql runs the parts' SQL restricted (`\restrict <key>`): no
+ * meta-command inside a backup (`\! cmd`, `\o file`, `\copy … to program`) can run, and only this
+ * process knows the key that lifts the restriction. Sessions default to read-only transactions, so
+ * if a part ends our transaction anyway (COMMIT or ROLLBACK in a tampered or old backup), nothing
+ * after it can write; the check before COMMIT then refuses to report success.
+ */
+const HEADER = `SET default_transaction_read_only = on;\nBEGIN READ WRITE;\nSELECT '${XID_MARKER}' || txid_current();\n`;
+
+function transactionCheck(xid: string): string {
+  return (
+    `\nSET default_transaction_read_only = on;\n` +
+    `DO $stowage_check$ BEGIN IF txid_current_if_assigned() IS DISTINCT FROM ${xid}::bigint THEN ` +
+    `RAISE EXCEPTION '${NOT_ATOMIC_MARKER}'; END IF; END $stowage_check$;\n`
+  );
+}
+
 export async function runRestore(options: RestoreOptions): Promise<RestoreResult> {
   const started = Date.now();
   const env = options.env ?? process.env;
   const target = parseDatabaseUrl(options.targetUrl, env);
   const manifest = options.manifest ?? (await readManifest(options.source));
+  // Before touching the target: a key is there when needed, opens the backup, and the manifest is authentic.
+  await checkManifestTrust(manifest, options.keys);
   if (manifest.encryption && !options.keys?.passphrase && !options.keys?.identities?.length) {
-    // Fail before touching the target: openPart would say the same, later.
     await openPart(options.source, manifest, manifest.files[0]!, { keys: options.keys });
   }
 
@@ -128,7 +198,7 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreResult
         "restore into an empty database, or add --clean to drop its user schemas and empty the tables the backup fills (in the same transaction)",
     );
   }
-  const tools = await findPgTools({ serverVersionNum: state.versionNum, tools: ["psql"], env });
+  const tools = await findPgTools({ serverVersionNum: state.versionNum, tools: ["psql"], env, requireRestrict: true });
 
   const files = PART_ROLES.flatMap((role) => manifest.files.filter((f) => f.role === role));
   const backupBytes = files.reduce((s, f) => s + f.size, 0);
@@ -138,7 +208,7 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreResult
     ["--no-psqlrc", "--quiet", "-v", "ON_ERROR_STOP=1", "--dbname", target.urlWithoutPassword, "--file", "-"],
     { env: childEnv(target, env), stdio: ["pipe", "pipe", "pipe"] },
   );
-  child.stdout.resume(); // psql's command tags; not needed
+  const xidRead = readTransactionId(child);
   const stderr = collectStderr(child);
   const exited = new Promise<number | null>((resolve, reject) => {
     child.on("error", reject);
@@ -146,22 +216,27 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreResult
   });
   exited.catch(() => {});
   child.stdin.on("error", () => {}); // EPIPE when psql stops on an error; the exit code tells.
+  // A fresh key per restore: a backup cannot contain the line that lifts the restriction.
+  const key = randomBytes(24).toString("hex");
 
   const done: { name: string; storedBytes: number }[] = [];
   let current: Readable | undefined;
   let currentFile: ManifestFile | undefined;
+  let lastFile: string | undefined;
   try {
-    await write(child, exited, "BEGIN;\n");
+    await write(child, exited, HEADER);
     if (options.clean) await write(child, exited, cleanSql(state));
     let before = 0;
     for (const file of files) {
-      if (file.role === "data" || file.role === "history_data") {
+      const data = file.role === "data" || file.role === "history_data";
+      if (data) {
         // Triggers and FK checks off for the data, as `supabase db dump` restores expect.
         await write(child, exited, "\nSET session_replication_role = replica;\n");
       }
       let storedBytes = 0;
       currentFile = file;
-      current = await openPart(options.source, manifest, file, {
+      lastFile = file.name;
+      const part = await openPart(options.source, manifest, file, {
         keys: options.keys,
         signal: options.signal,
         onStoredBytes: (bytes) => {
@@ -169,16 +244,27 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreResult
           options.onProgress?.({ file: file.name, storedBytes: bytes, totalStoredBytes: before + bytes, backupBytes });
         },
       });
+      // pg_dump's own \restrict lines would clash with ours; a data part's BEGIN/COMMIT (pg_dump
+      // writes them around large objects) would end our transaction. Neither is ever inside COPY data.
+      current = pipeline(part, statementFilter({ dropRestrict: true, dropTransactionControl: data }), () => {});
+      await write(child, exited, `\\restrict ${key}\n`);
       for await (const chunk of current) await write(child, exited, chunk as Buffer);
-      await write(child, exited, "\n");
+      await write(child, exited, `\n\\unrestrict ${key}\nSET default_transaction_read_only = on;\n`);
       before += storedBytes;
       done.push({ name: file.name, storedBytes });
       currentFile = undefined;
     }
-    if (options.replay) await options.replay((sql) => write(child, exited, sql));
+    if (options.replay) {
+      // Archived changes are data from storage too: restricted like the parts.
+      await write(child, exited, `\\restrict ${key}\n`);
+      await options.replay((sql) => write(child, exited, sql));
+      await write(child, exited, `\n\\unrestrict ${key}\nSET default_transaction_read_only = on;\n`);
+    }
     if (manifest.type !== "schema") await write(child, exited, REFRESH_MATERIALIZED_VIEWS);
-    // Every part verified: only now may the transaction commit.
-    await write(child, exited, "COMMIT;\n");
+    const xid = await Promise.race([xidRead, exited.then(() => undefined)]);
+    if (!xid) throw new Error("psql exited");
+    // Every part verified and we are still in the transaction we opened: only now may it commit.
+    await write(child, exited, `${transactionCheck(xid)}COMMIT;\n`);
     child.stdin.end();
     const code = await exited;
     if (code !== 0) throw psqlError(stderr(), target, code);
@@ -197,6 +283,15 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreResult
     const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
     const code = await exited.catch(() => null);
     clearTimeout(timer);
+    // The one case where "unchanged" would be a lie: the backup's SQL committed our transaction.
+    // psql has exited, so the id is known by now (or never will be).
+    if (await transactionCommitted(target, await xidRead)) throw notAtomic(target, lastFile);
+    if (stderr().includes(NOT_ATOMIC_MARKER)) {
+      throw new BackupReadError(
+        "RESTORE_FAILED",
+        `the backup's SQL${lastFile ? ` (${lastFile})` : ""} ended the restore's transaction (ROLLBACK); nothing was committed and the target is unchanged, but this backup cannot be restored as it is`,
+      );
+    }
     // psql stopping first (ON_ERROR_STOP) is the cause; EPIPE and the like are only its echo.
     if (exitedOnItsOwn || (BackupReadError.is(error) && error.code === "RESTORE_FAILED")) {
       const damage = currentFile ? await storedDamage(options.source, currentFile) : undefined;

@@ -7,6 +7,7 @@
  */
 import { type BackupLocation, readManifest } from "./catalog.ts";
 import type { BackupManifest } from "./manifest.ts";
+import { checkManifestTrust } from "./manifest-mac.ts";
 import { parseDatabaseUrl } from "./pg/connection.ts";
 import { connect } from "./pg-target.ts";
 import { BackupReadError } from "./read-errors.ts";
@@ -85,6 +86,8 @@ async function compareRowCounts(url: string, manifest: BackupManifest, env: Node
 export async function verifyBackup(options: VerifyOptions): Promise<VerifyResult> {
   const env = options.env ?? process.env;
   const manifest = options.manifest ?? (await readManifest(options.source));
+  // A manifest that cannot be trusted is not "a backup with damaged files": refuse it whole.
+  await checkManifestTrust(manifest, options.keys);
   const files: FileCheck[] = [];
   for (const file of manifest.files) {
     let check: FileCheck;

@@ -20,6 +20,7 @@ import {
   type PartRole,
   partFileName,
 } from "../src/manifest.ts";
+import { sealManifest } from "../src/manifest-mac.ts";
 
 export const PG_URL = process.env.STOWAGE_TEST_PG_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
 
@@ -108,6 +109,8 @@ export interface WriteBackupOptions {
   readonly incomplete?: boolean;
   readonly tables?: BackupManifest["tables"];
   readonly type?: BackupManifest["type"];
+  /** Leave the MAC out of a passphrase backup's manifest (as an attacker or an old Stowage would). */
+  readonly unsealed?: boolean;
 }
 
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
@@ -166,10 +169,12 @@ export async function writeBackup(destination: StorageDestination, options: Writ
     startedAt: options.time.toISOString(),
     finishedAt: new Date(options.time.getTime() + 1000).toISOString(),
   };
+  // Passphrase backups carry a manifest MAC, as the engine writes them (fast scrypt for tests).
+  const written = options.passphrase && !options.unsealed ? await sealManifest(manifest, options.passphrase, 10) : manifest;
   if (!options.incomplete) {
-    await destination.upload(Readable.from([Buffer.from(JSON.stringify(manifest, null, 2))]), `${id}/${MANIFEST_FILE}`);
+    await destination.upload(Readable.from([Buffer.from(JSON.stringify(written, null, 2))]), `${id}/${MANIFEST_FILE}`);
   }
-  return manifest;
+  return written;
 }
 
 /** A small database with the shapes that trip restores: FKs, triggers, enums, arrays, jsonb, NULLs, unicode. */

@@ -22,7 +22,8 @@ Exit codes:
   1  failure (database, storage or tool error; the message says which)
   2  usage error (bad option, bad URL, no retention rule)
   3  backup: some destinations failed, others succeeded (see the per-destination result)
-  4  the backup is damaged or failed verification (checksum mismatch, missing file, row counts differ)
+  4  the backup is damaged, untrusted or failed verification (checksum mismatch, missing file, manifest
+     MAC missing or wrong, a plain backup where a key was given, row counts differ)
   5  restore: the target database is not empty (use --clean)
   6  the backup is encrypted and no key was given, or the passphrase/identity does not open it
 
@@ -45,6 +46,7 @@ export function exitCodeOf(error: unknown): number {
       case "FILE_MISSING":
       case "DECOMPRESSION_FAILED":
       case "MANIFEST_INVALID":
+      case "MANIFEST_UNTRUSTED":
       case "ROW_COUNT_MISMATCH":
         return EXIT.VERIFY_FAILED;
       case "TARGET_NOT_EMPTY":

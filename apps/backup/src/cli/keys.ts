@@ -56,17 +56,6 @@ export async function prompt(question: string): Promise<string> {
 
 export const canPrompt = () => process.stdin.isTTY === true && process.stderr.isTTY === true;
 
-/**
- * The passphrase to decrypt with, when the backup needs one: the file, else STOWAGE_PASSPHRASE, else a
- * prompt on a terminal; `undefined` lets the engine report KEY_REQUIRED.
- */
-export async function decryptionPassphrase(file: string | undefined): Promise<string | undefined> {
-  if (file) return passphraseFromFile(file);
-  if (process.env.STOWAGE_PASSPHRASE) return process.env.STOWAGE_PASSPHRASE;
-  if (canPrompt()) return (await prompt("Passphrase of the backup: ")) || undefined;
-  return undefined;
-}
-
 /** The passphrase to encrypt with; asks twice on a terminal. */
 export async function encryptionPassphrase(file: string | undefined): Promise<string> {
   if (file) return passphraseFromFile(file);
@@ -81,14 +70,23 @@ export async function encryptionPassphrase(file: string | undefined): Promise<st
   return first;
 }
 
-/** The keys restore/verify need for a backup, asking only when the backup is encrypted. */
+/**
+ * The keys restore/verify use. Keys the user supplied (--identity, --decrypt-passphrase-file,
+ * STOWAGE_PASSPHRASE) are passed on even when the manifest says the backup is not encrypted: the
+ * engine then refuses it, since a plain backup where an encrypted one was expected is how an attacker
+ * with write access to the bucket would get their own SQL restored (a downgrade). The prompt is only
+ * used when the manifest asks for a passphrase.
+ */
 export async function decryptionKeys(
   encryption: { passphrase: boolean } | null,
   opts: { decryptPassphraseFile?: string; identity?: string },
 ): Promise<{ passphrase?: string; identities?: string[] }> {
-  if (!encryption) return {};
-  if (opts.identity) return { identities: await identitiesFromFile(opts.identity) };
-  if (!encryption.passphrase) return {}; // recipients only: the engine asks for --identity
-  const passphrase = await decryptionPassphrase(opts.decryptPassphraseFile);
-  return passphrase ? { passphrase } : {};
+  const keys: { passphrase?: string; identities?: string[] } = {};
+  if (opts.identity) keys.identities = await identitiesFromFile(opts.identity);
+  if (opts.decryptPassphraseFile) keys.passphrase = await passphraseFromFile(opts.decryptPassphraseFile);
+  else if (process.env.STOWAGE_PASSPHRASE) keys.passphrase = process.env.STOWAGE_PASSPHRASE;
+  else if (encryption?.passphrase && !keys.identities && canPrompt()) {
+    keys.passphrase = (await prompt("Passphrase of the backup: ")) || undefined;
+  }
+  return keys;
 }

@@ -12,6 +12,7 @@
 import type { Transform } from "node:stream";
 import type { BackupType, PartRole } from "../manifest.ts";
 import type { ServerFacts } from "../pg/snapshot.ts";
+import { statementFilter } from "../sql/statement-filter.ts";
 import { framed, mapLines } from "./line-transform.ts";
 import { rolesLineFilter } from "./roles-filter.ts";
 import { supabaseSchemaLine } from "./schema-filter.ts";
@@ -68,7 +69,9 @@ export function planDump(options: PlanOptions): DumpPart[] {
   // The main schema part only: the section's functions live there, and it is not the history's.
   const mainSchemaTransform = () =>
     supabase ? mapLines(supabaseSchemaLine, "", managed + RESET_SUFFIX) : framed("", RESET_SUFFIX);
-  const dataTransform = () => framed(DATA_PREFIX, RESET_SUFFIX);
+  // pg_dump wraps large-object contents in its own BEGIN/COMMIT, which would end the restore's
+  // one transaction: dropped here, where pg_dump writes them (never inside COPY data).
+  const dataTransform = () => statementFilter({ dropTransactionControl: true, prefix: DATA_PREFIX, suffix: RESET_SUFFIX });
   // Plain mode: the history goes into its own parts when asked, so it must not be in the main ones too.
   const plainExcluded = history ? [MIGRATION_HISTORY_SCHEMA] : [];
 
@@ -115,8 +118,9 @@ export function planDump(options: PlanOptions): DumpPart[] {
       args: [
         "--data-only",
         ...snap,
-        // `--schema=*` as dump_data.sh: every schema, minus the exclusions below.
-        ...(supabase ? ["--schema=*"] : []),
+        // `--schema=*` as dump_data.sh: every schema, minus the exclusions below. A --schema
+        // switch turns large objects off in pg_dump, so -b (--blobs, every version) turns them on.
+        ...(supabase ? ["--schema=*", "-b"] : []),
         ...exclude("--exclude-schema", excludedSchemas),
         ...exclude("--exclude-table", excludedTables),
         ...common,

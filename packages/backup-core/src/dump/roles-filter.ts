@@ -3,7 +3,7 @@
  * Rewrites `pg_dumpall --roles-only` output so it restores cleanly and can be applied twice.
  *
  * Supabase mode follows the CLI's dump_role.sh sed chain (see dump/supabase-lists.ts for the source):
- * drop `\restrict`/`\unrestrict` meta-commands, leave out reserved roles (keeping only their allowed
+ * (keeping pg_dump's `\restrict`/`\unrestrict` guard lines, which the CLI deletes) leave out reserved roles (keeping only their allowed
  * `SET` configs), strip `NOSUPERUSER`/`NOREPLICATION` (only a superuser may even say them), leave out
  * grants TO reserved roles, drop comment lines, and `uniq`.
  *
@@ -59,7 +59,9 @@ export function rolesLineFilter(options: RolesFilterOptions): (line: string) => 
   let locked = false;
 
   return (line: string) => {
-    if (/^\\(un)?restrict\b/.test(line)) return null;
+    // pg_dump's own psql guard lines stay as written (unlike the CLI's sed chain, which deletes
+    // them): plain `psql` replays keep their protection, and Stowage's restore swaps them for its own.
+    if (/^\\(un)?restrict\b/.test(line)) return line;
     if (line.startsWith("--")) return null;
     if (createSkipped.test(line)) return null;
     if (alterSkipped.test(line) && !(options.supabase && allowedConfig.test(line))) return null;

@@ -32,6 +32,22 @@ export interface FindPgToolsOptions {
   /** Tools that must all exist in the chosen folder. Default: all three. */
   readonly tools?: readonly PgToolName[];
   readonly env?: NodeJS.ProcessEnv;
+  /** Only psql that knows `\restrict` (restores: a backup's meta-commands must never run). */
+  readonly requireRestrict?: boolean;
+}
+
+/** First minor of each major with psql's `\restrict` (the 2025-08-14 security releases, CVE-2025-8714). */
+const RESTRICT_SINCE: Record<number, number> = { 13: 22, 14: 19, 15: 14, 16: 10, 17: 6 };
+
+/** True when a `psql --version` line names a psql that supports `\restrict` / `\unrestrict`. */
+export function supportsRestrict(versionLine: string): boolean {
+  const m = /\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?/.exec(versionLine);
+  if (!m) return false;
+  const major = Number(m[1]);
+  const minor = Number(m[2] ?? 0);
+  if (major >= 18) return true;
+  const since = RESTRICT_SINCE[major];
+  return since !== undefined && minor >= since;
 }
 
 /** Major version from `server_version_num` (150019 → 15, 90624 → 9). */
@@ -127,9 +143,18 @@ export async function findPgTools(options: FindPgToolsOptions): Promise<PgTools>
     throw new BackupError("PG_TOOLS_MISSING", `no ${tools.join(", ")} found in ${where}; ${installHint(need)}`);
   }
   const fitting = found
-    .filter((f) => f.major >= need)
+    .filter((f) => f.major >= need && (!options.requireRestrict || supportsRestrict(f.version)))
     .sort((a, b) => a.major - b.major || Number(a.wrapper) - Number(b.wrapper) || a.order - b.order);
   const best = fitting[0];
+  if (!best && options.requireRestrict && found.some((f) => f.major >= need)) {
+    const have = [...new Set(found.filter((f) => f.major >= need).map((f) => `${f.version} (${f.dir})`))].join(", ");
+    throw new BackupError(
+      "PG_TOOLS_MISSING",
+      `restores need a psql that supports \\restrict (PostgreSQL 13.22, 14.19, 15.14, 16.10, 17.6 or newer), so that no psql ` +
+        `meta-command inside a backup can run on this machine; found ${have}. Upgrade the client: ` +
+        `apt-get install --only-upgrade postgresql-client-${Math.max(need, 13)} (or ${installHint(need)})`,
+    );
+  }
   if (!best) {
     const have = [...new Set(found.map((f) => `${f.major} (${f.dir})`))].join(", ");
     throw new BackupError(
