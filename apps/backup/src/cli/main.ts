@@ -9,6 +9,7 @@ import { registerBackup } from "./commands/backup.ts";
 import { registerList } from "./commands/list.ts";
 import { registerPrune } from "./commands/prune.ts";
 import { registerRestore } from "./commands/restore.ts";
+import { registerStream } from "./commands/stream.ts";
 import { registerVerify } from "./commands/verify.ts";
 import { EXIT_CODES_HELP, exitCodeOf } from "./exit-codes.ts";
 import { TOOL_VERSION } from "./version.ts";
@@ -39,6 +40,7 @@ function buildProgram(): Command {
   registerRestore(program);
   registerVerify(program);
   registerPrune(program);
+  registerStream(program);
   for (const command of program.commands) command.exitOverride().addHelpText("after", EXIT_CODES_HELP);
   return program;
 }

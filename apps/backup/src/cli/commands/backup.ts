@@ -27,7 +27,9 @@ interface BackupFlags {
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
-async function encryptionOf(opts: BackupFlags): Promise<EncryptionOptions | undefined> {
+export async function encryptionOf(
+  opts: Pick<BackupFlags, "encrypt" | "encryptPassphraseFile" | "recipient">,
+): Promise<EncryptionOptions | undefined> {
   const modes = [
     opts.encrypt || opts.encryptPassphraseFile ? "passphrase" : undefined,
     opts.recipient.length ? "recipient" : undefined,
