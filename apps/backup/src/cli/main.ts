@@ -5,6 +5,7 @@
  */
 import { redact } from "@stowage/storage";
 import { Command, CommanderError } from "commander";
+import { registerServe } from "../server/cli.ts";
 import { registerBackup } from "./commands/backup.ts";
 import { registerList } from "./commands/list.ts";
 import { registerPrune } from "./commands/prune.ts";
@@ -40,6 +41,7 @@ function buildProgram(): Command {
   registerRestore(program);
   registerVerify(program);
   registerPrune(program);
+  registerServe(program);
   registerStream(program);
   for (const command of program.commands) command.exitOverride().addHelpText("after", EXIT_CODES_HELP);
   return program;
