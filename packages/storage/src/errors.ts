@@ -23,11 +23,29 @@ export class StorageError extends Error {
   readonly code: StorageErrorCode;
   /** Display name of the destination (`s3://bucket/prefix`, `file:///backups`), never with credentials. */
   readonly destination: string;
+  /**
+   * Set by a provider when another attempt may succeed (throttling, a 5xx, a dropped connection).
+   * The destination layer retries only these; everything else is permanent.
+   */
+  readonly transient: boolean;
 
-  constructor(code: StorageErrorCode, destination: string, message: string, options?: { cause?: unknown }) {
-    super(`${destination}: ${message}`, options);
+  constructor(code: StorageErrorCode, destination: string, message: string, options?: { cause?: unknown; transient?: boolean }) {
+    super(`${destination}: ${message}`, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.destination = destination;
+    this.transient = options?.transient ?? false;
+  }
+
+  /** The message without the leading `<destination>: `. */
+  get detail(): string {
+    const prefix = `${this.destination}: `;
+    return this.message.startsWith(prefix) ? this.message.slice(prefix.length) : this.message;
+  }
+
+  /** The same error under another destination's name (a wrapper reporting its inner destination's failure). */
+  relabel(destination: string): StorageError {
+    if (destination === this.destination) return this;
+    return new StorageError(this.code, destination, this.detail, { cause: this, transient: this.transient });
   }
 
   static is(error: unknown, code?: StorageErrorCode): error is StorageError {

@@ -28,7 +28,12 @@ describeStorageContract("browser_download", async () => {
     destination: new BrowserDownloadDestination({ stagingPath }),
     multipartBytes: 4 * 1024 * 1024,
     async withMissingContainer() {
-      return new BrowserDownloadDestination({ stagingPath: join(root, "not-mounted") });
+      // Staging is created on demand; one that cannot be (a file in its way) is the missing case.
+      await writeFile(join(root, "a-file"), "in the way");
+      return new BrowserDownloadDestination({ stagingPath: join(root, "a-file", "staging") });
+    },
+    async withMissingBaseFolder() {
+      return new BrowserDownloadDestination({ stagingPath: join(root, "new", "staging") });
     },
     async withQuota(bytes) {
       const quotaPath = join(root, "quota");

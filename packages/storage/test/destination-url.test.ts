@@ -226,7 +226,9 @@ describe("parseDestinationUrl", () => {
   it("an unparsable URL with user info is not echoed (the password could be anywhere in it)", () => {
     const error = caught(() => parseDestinationUrl("nextcloud+https://alice:pa/ss-in-url@cloud/x", {}));
     expect(error.message).not.toMatch(/in-url|pa\/ss/);
-    expect(error.message).toContain("nextcloud+https:");
+    // The message is labelled with the scheme alone (the list of forms later in it also names the scheme).
+    expect(error.destination).toBe("nextcloud+https://…");
+    expect(error.message.startsWith("nextcloud+https://…: not a destination URL")).toBe(true);
   });
 
   it("refuses an unknown scheme or a relative path with a message listing the forms", () => {
@@ -286,8 +288,11 @@ describe("destinationFromEnv", () => {
       },
     });
     parseProviderConfig(s3ConfigSchema, spec.config, "s3");
-    // The seed's default region is "auto" (Cloudflare R2).
-    expect((destinationFromEnv({ DEFAULT_STORAGE_TYPE: "s3" }).config as { region: string }).region).toBe("auto");
+    // The seed's default region "auto" (Cloudflare R2) applies with a custom endpoint; AWS itself cannot sign for it.
+    const region = (env: Record<string, string>) =>
+      (destinationFromEnv({ DEFAULT_STORAGE_TYPE: "s3", ...env }).config as { region: string }).region;
+    expect(region({ S3_ENDPOINT: "https://account.r2.cloudflarestorage.com" })).toBe("auto");
+    expect(region({})).toBe("us-east-1");
   });
 
   it("nextcloud: NEXTCLOUD_URL, NEXTCLOUD_USERNAME, NEXTCLOUD_PASSWORD, NEXTCLOUD_BASE_PATH", () => {
@@ -422,5 +427,138 @@ describe("createDestination(parseDestinationUrl(…))", () => {
     );
     expect(staged.name).toBe(`browser-download://${dir}`);
     await staged.close();
+  });
+});
+
+describe("one description per provider: URL and environment agree", () => {
+  const s3Env = { S3_ACCESS_KEY_ID: "AKIAEXAMPLE", S3_SECRET_ACCESS_KEY: S3_SECRET };
+  const fromEnv = (env: Record<string, string>) =>
+    destinationFromEnv({ DEFAULT_STORAGE_TYPE: "s3", S3_BUCKET: "bkt", ...env }).config as Record<string, unknown>;
+  const fromUrl = (url: string, env: Record<string, string>) => parseDestinationUrl(url, env).config as Record<string, unknown>;
+
+  it("the S3 region defaults the same way from a URL and from the environment", () => {
+    for (const [env, region] of [
+      [{}, "us-east-1"],
+      [{ S3_ENDPOINT: "http://127.0.0.1:9000" }, "auto"],
+      [{ AWS_REGION: "eu-west-3" }, "eu-west-3"],
+      [{ S3_REGION: "weur", AWS_REGION: "eu-west-3" }, "weur"],
+    ] as const) {
+      expect(fromEnv({ ...s3Env, ...env }).region, JSON.stringify(env)).toBe(region);
+      expect(fromUrl("s3://bkt", { ...s3Env, ...env }).region, JSON.stringify(env)).toBe(region);
+    }
+    expect(fromUrl("s3://bkt?region=us-west-2", { ...s3Env, S3_REGION: "weur" }).region).toBe("us-west-2");
+  });
+
+  it("AWS_* credentials, S3_SESSION_TOKEN and S3_SPOOL_DIR work on both paths", () => {
+    const env = {
+      AWS_ACCESS_KEY_ID: "AKIAAWS",
+      AWS_SECRET_ACCESS_KEY: "aws-secret",
+      S3_SESSION_TOKEN: "s3-session",
+      AWS_SESSION_TOKEN: "aws-session",
+      S3_SPOOL_DIR: "/var/spool/stowage",
+    };
+    for (const config of [fromEnv(env), fromUrl("s3://bkt", env)]) {
+      expect(config).toMatchObject({
+        accessKeyId: "AKIAAWS",
+        secretAccessKey: "aws-secret",
+        sessionToken: "s3-session",
+        spoolDir: "/var/spool/stowage",
+      });
+      expect(parseProviderConfig(s3ConfigSchema, config, "s3").spoolDir).toBe("/var/spool/stowage");
+    }
+    expect(fromUrl("s3://bkt", { ...s3Env }).spoolDir).toBeUndefined();
+    expect(fromUrl("s3://bkt", { AWS_SESSION_TOKEN: "aws-session", ...s3Env }).sessionToken).toBe("aws-session");
+  });
+
+  it("only 1, true, yes and on (any case) turn path style on", () => {
+    for (const value of ["true", "TRUE", "1", "yes", "On"]) {
+      expect(fromUrl(`s3://b?path_style=${value}`, s3Env).forcePathStyle, value).toBe(true);
+      expect(fromEnv({ ...s3Env, S3_FORCE_PATH_STYLE: value }).forcePathStyle, value).toBe(true);
+    }
+    for (const value of ["non", "10", "0", "false", "no", "off", "", "truee", "ontrue"]) {
+      expect(fromUrl(`s3://b?path_style=${value}`, s3Env).forcePathStyle, value).toBe(false);
+      expect(fromEnv({ ...s3Env, S3_FORCE_PATH_STYLE: value }).forcePathStyle, value).toBe(false);
+    }
+    // The URL wins over the environment, both ways.
+    expect(fromUrl("s3://bkt?path_style=false", { ...s3Env, S3_FORCE_PATH_STYLE: "true" }).forcePathStyle).toBe(false);
+    expect(fromUrl("s3://bkt", { ...s3Env, S3_FORCE_PATH_STYLE: "true" }).forcePathStyle).toBe(true);
+  });
+
+  it("several trailing slashes are all dropped", () => {
+    expect(parseDestinationUrl("file:///var/backups///", {}).config).toEqual({ basePath: "/var/backups" });
+    expect(parseDestinationUrl("/srv/backups///", {}).config).toEqual({ basePath: "/srv/backups" });
+    expect(parseDestinationUrl("file:////", {}).config).toEqual({ basePath: "/" });
+    expect(fromUrl("webdav+https://dav.example.com/remote/backups///", {}).serverUrl).toBe(
+      "https://dav.example.com/remote/backups",
+    );
+    expect(fromUrl("nextcloud+https://alice@cloud.example.com/Backups/db///", {}).basePath).toBe("/Backups/db");
+    expect(fromUrl("s3://bkt/db/daily///", s3Env).prefix).toBe("db/daily");
+  });
+
+  it("error messages name what was given, never `undefined:`", () => {
+    for (const input of [undefined, "", "   ", "ftp://host/x", "backups/daily", "gopher://x"] as unknown as string[]) {
+      const error = caught(() => parseDestinationUrl(input, {}));
+      expect(error.code).toBe("INVALID_CONFIG");
+      expect(error.message).not.toMatch(/^undefined|^null|^: /);
+      expect(error.destination.length).toBeGreaterThan(0);
+    }
+    expect(caught(() => destinationFromEnv({ DEFAULT_STORAGE_TYPE: "dropbox" })).message).toMatch(/^DEFAULT_STORAGE_TYPE: /);
+  });
+
+  it("must_exist from the URL or LOCAL_STORAGE_MUST_EXIST; the URL wins", () => {
+    expect(parseDestinationUrl("file:///srv?must_exist=true", {}).config).toEqual({ basePath: "/srv", mustExist: true });
+    expect(parseDestinationUrl("/srv", { LOCAL_STORAGE_MUST_EXIST: "true" }).config).toEqual({
+      basePath: "/srv",
+      mustExist: true,
+    });
+    expect(parseDestinationUrl("file:///srv?must_exist=false", { LOCAL_STORAGE_MUST_EXIST: "true" }).config).toEqual({
+      basePath: "/srv",
+    });
+    expect(destinationFromEnv({ LOCAL_STORAGE_PATH: "/data", LOCAL_STORAGE_MUST_EXIST: "1" }).config).toEqual({
+      basePath: "/data",
+      mustExist: true,
+    });
+    expect(parseProviderConfig(localMappedConfigSchema, { basePath: "/srv" }, "l").mustExist).toBe(false);
+    expect(fromUrl("webdav+http://127.0.0.1:8080/dav?must_exist=true", {}).mustExist).toBe(true);
+  });
+
+  it("prints every URL form back without secrets (parse → print → parse is stable)", async () => {
+    const { formatDestinationUrl } = await import("../src/destination-url.ts");
+    const env = { ...s3Env, WEBDAV_PASSWORD, NEXTCLOUD_PASSWORD };
+    for (const input of [
+      "file:///var/backups?max_size=1000&must_exist=true",
+      "file:///mnt/my%20nas",
+      "s3://my-bucket/db/daily?endpoint=http%3A%2F%2F127.0.0.1%3A9000&path_style=true",
+      "s3://bucket-two",
+      "s3://bucket-two/x?region=eu-west-3",
+      "webdav+http://bob@127.0.0.1:8080/dav",
+      "nextcloud+https://alice@cloud.example.com/Backups/db?must_exist=true",
+      `gdrive://1AbC_dEf-XyZ?impersonate=${encodeURIComponent("alice@example.com")}`,
+    ]) {
+      const spec = parseDestinationUrl(input.startsWith("gdrive") ? `${input}&credentials=${keyFile}` : input, env);
+      const printed = formatDestinationUrl(spec);
+      expect(printed, input).toBe(input);
+      for (const secret of [S3_SECRET, WEBDAV_PASSWORD, NEXTCLOUD_PASSWORD, "PRIVATE KEY"]) expect(printed).not.toContain(secret);
+    }
+  });
+
+  it("the CLI's secret list comes from the providers' descriptions and misses none", async () => {
+    const { secretValues, secretVariableNames } = await import("../src/registry.ts");
+    const names = secretVariableNames();
+    for (const name of [
+      "S3_SECRET_ACCESS_KEY",
+      "AWS_SECRET_ACCESS_KEY",
+      "S3_SESSION_TOKEN",
+      "AWS_SESSION_TOKEN",
+      "NEXTCLOUD_PASSWORD",
+      "WEBDAV_PASSWORD",
+      "GOOGLE_DRIVE_CLIENT_SECRET",
+      "GOOGLE_DRIVE_REFRESH_TOKEN",
+      "GOOGLE_DRIVE_SERVICE_ACCOUNT_KEY",
+    ]) {
+      expect(names).toContain(name);
+    }
+    expect(names).not.toContain("S3_ACCESS_KEY_ID");
+    expect(secretValues({ S3_SESSION_TOKEN: "tok", S3_BUCKET: "not-secret", NEXTCLOUD_PASSWORD: "" })).toEqual(["tok"]);
   });
 });

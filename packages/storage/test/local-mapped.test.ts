@@ -15,7 +15,10 @@ describeStorageContract("local_mapped", async () => {
     destination: new LocalMappedDestination({ basePath }),
     multipartBytes: 12 * 1024 * 1024,
     async withMissingContainer() {
-      return new LocalMappedDestination({ basePath: join(root, "not-mounted") });
+      return new LocalMappedDestination({ basePath: join(root, "not-mounted"), mustExist: true });
+    },
+    async withMissingBaseFolder() {
+      return new LocalMappedDestination({ basePath: join(root, "new", "several", "levels") });
     },
     async withQuota(bytes) {
       const quotaPath = join(root, "quota");

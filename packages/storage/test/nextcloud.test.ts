@@ -57,7 +57,10 @@ describeStorageContract("nextcloud (chunked upload v2)", async () => {
       return make({ password: "wrong-secret-value" });
     },
     async withMissingContainer() {
-      return make({ basePath: "/not-there" });
+      return make({ basePath: "/not-there", mustExist: true });
+    },
+    async withMissingBaseFolder() {
+      return make({ basePath: `/new-${Date.now()}/several/levels` });
     },
     async unreachable() {
       return make({ serverUrl: `http://127.0.0.1:${closedPort}` });

@@ -43,7 +43,11 @@ describeStorageContract("nextcloud (webdav mode, rclone)", async () => {
       return make({ password: "wrong-secret-value" });
     },
     async withMissingContainer() {
-      return make({ basePath: "/not-there" });
+      return make({ basePath: "/not-there", mustExist: true });
+    },
+    async withMissingBaseFolder() {
+      // webdav+http://host/new/levels: the missing folders are part of the server URL's own path.
+      return make({ serverUrl: `${server.url}/new-${Date.now()}/levels`, basePath: "/deeper" });
     },
     async unreachable() {
       return make({ serverUrl: `http://127.0.0.1:${closedPort}` });

@@ -17,8 +17,13 @@ export interface ContractHarness {
   multipartBytes: number;
   /** Same server, wrong password/secret (use the text `wrong-secret-value`): every call fails with AUTH. Omit only for backends without credentials. */
   withWrongCredentials?(): Promise<StorageDestination>;
-  /** Same server, a bucket/folder that does not exist. */
+  /** Same server, a bucket/folder that does not exist and must not be created (`mustExist`, or a bucket). */
   withMissingContainer(): Promise<StorageDestination>;
+  /**
+   * Same server, a base folder (several levels) that does not exist yet: the first upload creates it.
+   * Omit only for backends whose container cannot be created by an upload (an S3 bucket, a Drive folder id).
+   */
+  withMissingBaseFolder?(): Promise<StorageDestination>;
   /** A destination pointing at a closed port or nonexistent host. */
   unreachable?(): Promise<StorageDestination>;
   /** A destination whose quota is `bytes`; uploading more fails with QUOTA_EXCEEDED. Omit when the backend has no quota. */
@@ -230,13 +235,8 @@ export function describeStorageContract(label: StorageType | string, setup: () =
           else this.push(Buffer.alloc(64 * 1024, 1));
         },
       });
-      let caught: unknown;
-      try {
-        await d.upload(failing, "fail/partial.bin");
-      } catch (error) {
-        caught = error;
-      }
-      expect(caught).toBeDefined();
+      const error = await expectStorageError(d.upload(failing, "fail/partial.bin"), "INTERRUPTED", "pg_dump exited with code 1");
+      expect(error.message).toContain(d.name);
       await expectStorageError(d.stat("fail/partial.bin"), "NOT_FOUND");
       expect(await d.list("fail/")).toEqual([]);
     }, 60_000);
@@ -292,6 +292,28 @@ export function describeStorageContract(label: StorageType | string, setup: () =
         await expectStorageError(missing.upload(Readable.from([Buffer.from("x")]), "m/x.txt"), "NOT_FOUND");
       } finally {
         await missing.close();
+      }
+    });
+
+    it("creates missing base folders on the first upload", async (ctx) => {
+      if (!h.withMissingBaseFolder) {
+        ctx.annotate?.("the container is a bucket or a folder id: it cannot be created by an upload");
+        expect(["s3", "google_drive"]).toContain(d.type);
+        return;
+      }
+      const fresh = await h.withMissingBaseFolder();
+      try {
+        const check = await fresh.validateConnection();
+        expect(check.ok, check.error).toBe(true);
+        expect(await fresh.list("")).toEqual([]);
+        await fresh.upload(Readable.from([Buffer.from("first")]), "db/first.txt");
+        expect((await buffer(await fresh.download("db/first.txt"))).toString()).toBe("first");
+        expect((await fresh.list("")).map((o) => o.key)).toEqual(["db/first.txt"]);
+        // A second destination on the same folder finds it in place.
+        await fresh.upload(Readable.from([Buffer.from("second")]), "second.txt");
+        expect((await fresh.list("")).map((o) => o.key)).toEqual(["db/first.txt", "second.txt"]);
+      } finally {
+        await fresh.close();
       }
     });
 

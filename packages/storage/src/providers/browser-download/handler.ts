@@ -21,6 +21,11 @@ function textResponse(status: number, body: string, headers: Record<string, stri
   return new Response(`${body}\n`, { status, headers: { ...NO_STORE, "Content-Type": "text/plain; charset=utf-8", ...headers } });
 }
 
+const inUse = () =>
+  textResponse(409, "This download link is being used by another download right now; wait for it to finish.", {
+    "Retry-After": "60",
+  });
+
 /** The raw token: the last segment of the URL path. */
 function tokenOf(request: Request): string {
   const path = new URL(request.url).pathname;
@@ -44,16 +49,28 @@ export function attachmentHeader(key: string): string {
  * of the file inside `pull` means every earlier chunk has already been handed on. A consumer that
  * cancels (the browser went away) never triggers `onComplete`: the link stays valid until expiry.
  */
-function streamUntilComplete(file: Readable, expectedBytes: number, onComplete: () => Promise<void>): ReadableStream<Uint8Array> {
+function streamUntilComplete(
+  file: Readable,
+  expectedBytes: number,
+  onComplete: () => Promise<void>,
+  onCancel: () => Promise<void>,
+): ReadableStream<Uint8Array> {
   const chunks = file[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   let served = 0;
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
-        const next = await chunks.next();
+        let next: IteratorResult<Buffer>;
+        try {
+          next = await chunks.next();
+        } catch (error) {
+          await onCancel();
+          throw error;
+        }
         if (next.done) {
           controller.close();
           if (served === expectedBytes) await onComplete();
+          else await onCancel();
           return;
         }
         served += next.value.length;
@@ -61,6 +78,7 @@ function streamUntilComplete(file: Readable, expectedBytes: number, onComplete: 
       },
       async cancel() {
         await chunks.return?.();
+        await onCancel();
       },
     },
     { highWaterMark: 0 },
@@ -68,9 +86,10 @@ function streamUntilComplete(file: Readable, expectedBytes: number, onComplete: 
 }
 
 /**
- * Serves staged objects to browsers: `GET <urlPrefix><token>` streams the object as an attachment,
- * then removes it and its token; `HEAD` answers with the same headers and uses nothing up.
- * 404 for an unknown (or already used) token, 410 for an expired one (removed on the spot).
+ * Serves staged objects to browsers: `GET <urlPrefix><token>` claims the link, streams the object as
+ * an attachment, then removes it and its token; `HEAD` answers with the same headers and uses nothing up.
+ * 404 for an unknown (or already used) token, 410 for an expired one (removed on the spot), 409 while
+ * another request is downloading it (a download that breaks off gives the link back).
  */
 export function createDownloadHandler(
   destination: BrowserDownloadDestination,
@@ -85,12 +104,16 @@ export function createDownloadHandler(
       if (found.status === "unknown") return textResponse(404, "This download link is unknown or has already been used.");
       if (found.status === "expired")
         return textResponse(410, "This download link has expired; run the backup again for a new one.");
+      if (found.status === "claimed") return inUse();
       let size: number;
       let file: Readable | undefined;
+      // Claimed before the first byte: of two requests with one token, only one streams the file.
+      if (request.method === "GET" && !(await destination.claimDownload(found.hash))) return inUse();
       try {
         size = (await destination.stat(found.key)).size;
         if (request.method === "GET") file = await destination.download(found.key);
       } catch (error) {
+        if (request.method === "GET") await destination.releaseDownload(found.hash).catch(() => undefined);
         if (!StorageError.is(error, "NOT_FOUND")) throw error;
         // The token outlived its object (removed by hand): drop the token too.
         await destination.completeDownload(found.hash);
@@ -103,14 +126,22 @@ export function createDownloadHandler(
         "Content-Disposition": attachmentHeader(found.key),
       };
       if (!file) return new Response(null, { status: 200, headers });
-      const body = streamUntilComplete(file, size, async () => {
-        try {
-          await destination.completeDownload(found.hash);
-        } catch (error) {
-          // The bytes were delivered; a failed removal is retried by cleanupExpired's orphan sweep.
-          options.onError?.(error);
-        }
-      });
+      const body = streamUntilComplete(
+        file,
+        size,
+        async () => {
+          try {
+            await destination.completeDownload(found.hash);
+          } catch (error) {
+            // The bytes were delivered; a failed removal is retried by cleanupExpired's orphan sweep.
+            options.onError?.(error);
+          }
+        },
+        async () => {
+          // The browser went away: the link works again (until it expires).
+          await destination.releaseDownload(found.hash).catch((error: unknown) => options.onError?.(error));
+        },
+      );
       return new Response(body, { status: 200, headers });
     } catch (error) {
       options.onError?.(error);

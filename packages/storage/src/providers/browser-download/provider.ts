@@ -5,26 +5,20 @@
  * write-then-rename/fsync rules apply) and each upload issues a download token
  * (`<staging>/tokens.json`, hashed). The HTTP side lives in `handler.ts`; after the first complete
  * download, or once the token has expired, the bytes are removed: staging is the only place the
- * server keeps backup bytes, and only until download or expiry.
+ * server keeps backup bytes, and only until download or expiry. What it writes is private (files
+ * 0600, folders 0700), and a link is claimed when its download starts: of two requests with one
+ * token, only one gets the file.
  */
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import type { Readable } from "node:stream";
 import { parseProviderConfig } from "../../config.ts";
-import type {
-  ConnectionCheck,
-  DownloadOptions,
-  StorageCapabilities,
-  StorageDestination,
-  StorageObjectInfo,
-  UploadOptions,
-  UploadResult,
-  UploadSource,
-} from "../../contract.ts";
+import type { StorageCapabilities, UploadOptions, UploadResult, UploadSource } from "../../contract.ts";
 import { StorageError } from "../../errors.ts";
 import { validateKey } from "../../keys.ts";
-import { LocalMappedDestination } from "../local-mapped/provider.ts";
-import { type BrowserDownloadConfig, browserDownloadConfigSchema, browserDownloadDisplayName } from "./config.ts";
+import { DelegatingDestination } from "../../layer/delegating-destination.ts";
+import { FOLDER_MODE, LocalMappedDestination } from "../local-mapped/provider.ts";
+import { type BrowserDownloadConfig, browserDownloadDisplayName } from "./config.ts";
+import { browserDownloadDescription } from "./description.ts";
 import { hashToken, newToken, type TokenEntry, TokenIndex } from "./token-index.ts";
 
 /** Sub-folder of the staging folder that holds the staged objects. */
@@ -49,6 +43,8 @@ export interface BrowserDownloadUploadResult extends UploadResult {
 export type TokenLookup =
   | { readonly status: "valid"; readonly key: string; readonly hash: string; readonly expiresAt: Date }
   | { readonly status: "expired"; readonly key: string }
+  /** Another request is downloading it right now. */
+  | { readonly status: "claimed"; readonly key: string }
   | { readonly status: "unknown" };
 
 export interface CleanupReport {
@@ -63,80 +59,67 @@ export interface BrowserDownloadOptions {
   readonly now?: () => number;
 }
 
-export class BrowserDownloadDestination implements StorageDestination {
-  readonly type = "browser_download" as const;
-  readonly capabilities: StorageCapabilities = {
-    atomicReplace: true,
-    unknownLengthUpload: true,
-    reportsFreeSpace: true,
-    hierarchical: true,
-  };
+/** The local destination of the staged objects, before `configure()`: every call says "not configured". */
+const unconfigured = () => new LocalMappedDestination();
+
+export class BrowserDownloadDestination extends DelegatingDestination {
   private config: BrowserDownloadConfig | undefined;
-  private objects: LocalMappedDestination | undefined;
   private tokens: TokenIndex | undefined;
   private readonly now: () => number;
 
   constructor(config?: unknown, options: BrowserDownloadOptions = {}) {
+    super(unconfigured());
     this.now = options.now ?? Date.now;
-    if (config !== undefined) this.apply(parseProviderConfig(browserDownloadConfigSchema, config, "browser_download"));
+    if (config !== undefined) this.apply(config);
   }
 
-  get name(): string {
+  override get type(): "browser_download" {
+    return "browser_download";
+  }
+
+  override get name(): string {
     return this.config ? browserDownloadDisplayName(this.config) : "browser_download (not configured)";
   }
 
-  async configure(config: unknown): Promise<void> {
-    this.apply(parseProviderConfig(browserDownloadConfigSchema, config, "browser_download"));
+  override get capabilities(): StorageCapabilities {
+    return browserDownloadDescription.capabilities(this.config);
   }
 
-  private apply(config: BrowserDownloadConfig): void {
+  override async configure(config: unknown): Promise<void> {
+    this.apply(config);
+  }
+
+  private apply(raw: unknown): void {
+    const config = parseProviderConfig(browserDownloadDescription.configSchema, raw, this.config ? this.name : this.type);
     this.config = config;
-    this.objects = new LocalMappedDestination({
+    this.inner = new LocalMappedDestination({
       basePath: join(config.stagingPath, OBJECTS_FOLDER),
       ...(config.maxSize === undefined ? {} : { maxSize: config.maxSize }),
     });
     this.tokens = new TokenIndex(join(config.stagingPath, TOKEN_INDEX_FILE), this.name);
   }
 
-  private get parts(): { config: BrowserDownloadConfig; objects: LocalMappedDestination; tokens: TokenIndex } {
-    if (!this.config || !this.objects || !this.tokens) {
+  private get parts(): { config: BrowserDownloadConfig; tokens: TokenIndex } {
+    if (!this.config || !this.tokens) {
       throw new StorageError("INVALID_CONFIG", this.name, "not configured: call configure() first");
     }
-    return { config: this.config, objects: this.objects, tokens: this.tokens };
+    return { config: this.config, tokens: this.tokens };
   }
 
-  /** Runs an operation of the inner local destination, re-labelling its errors with this destination's name. */
-  private async inner<T>(operation: (objects: LocalMappedDestination) => Promise<T>): Promise<T> {
-    const { objects } = this.parts;
+  /** Creates the staging folder and `<staging>/objects` (mode 0700) when missing: they hold whole databases. */
+  private async ensureStaging(): Promise<void> {
+    const objects = join(this.parts.config.stagingPath, OBJECTS_FOLDER);
     try {
-      return await operation(objects);
-    } catch (error) {
-      if (!(error instanceof StorageError)) throw error;
-      const prefix = `${error.destination}: `;
-      const message = error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
-      throw new StorageError(error.code, this.name, message, { cause: error });
-    }
-  }
-
-  /** Creates `<staging>/objects` when the staging folder exists; a missing staging folder is NOT_FOUND. */
-  private async ensureObjectsFolder(): Promise<void> {
-    const { config } = this.parts;
-    try {
-      await mkdir(join(config.stagingPath, OBJECTS_FOLDER));
+      await mkdir(objects, { recursive: true, mode: FOLDER_MODE });
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === "EEXIST") return;
-      if (code === "ENOENT") {
-        throw new StorageError("NOT_FOUND", this.name, "the staging folder does not exist (create it, or mount the volume)", {
-          cause: error,
-        });
-      }
-      if (code === "EACCES" || code === "EPERM" || code === "EROFS") {
-        throw new StorageError("AUTH", this.name, "the staging folder is not writable by this process", { cause: error });
-      }
-      throw new StorageError("UNKNOWN", this.name, `cannot prepare the staging folder: ${(error as Error).message}`, {
-        cause: error,
-      });
+      const [storageCode, why] =
+        code === "EACCES" || code === "EPERM" || code === "EROFS"
+          ? (["AUTH", "permission denied"] as const)
+          : code === "ENOTDIR" || code === "EEXIST"
+            ? (["NOT_FOUND", "a part of that path is a file, not a folder"] as const)
+            : (["UNKNOWN", (error as Error).message] as const);
+      throw new StorageError(storageCode, this.name, `cannot create the staging folder ${objects}: ${why}`, { cause: error });
     }
   }
 
@@ -144,16 +127,16 @@ export class BrowserDownloadDestination implements StorageDestination {
    * Stages the object and issues its download token. Any earlier token for the same key is revoked:
    * a key has at most one live link, which always serves the bytes it was issued for.
    */
-  async upload(source: UploadSource, key: string, options: UploadOptions = {}): Promise<BrowserDownloadUploadResult> {
+  override async upload(source: UploadSource, key: string, options: UploadOptions = {}): Promise<BrowserDownloadUploadResult> {
     validateKey(key, this.name);
-    await this.ensureObjectsFolder();
-    const stored = await this.inner((objects) => objects.upload(source, key, options));
+    await this.ensureStaging();
+    const stored = await this.delegate((objects) => objects.upload(source, key, options));
     let issued: IssuedToken;
     try {
       issued = await this.issue(key);
     } catch (error) {
       // Bytes without a link would only wait for the orphan sweep; remove them now.
-      await this.inner((objects) => objects.delete(key)).catch(() => undefined);
+      await this.delegate((objects) => objects.delete(key)).catch(() => undefined);
       throw error;
     }
     return {
@@ -187,7 +170,7 @@ export class BrowserDownloadDestination implements StorageDestination {
 
   /**
    * Resolves a token presented by a browser. An expired token is removed with its object on the spot.
-   * Used by `createDownloadHandler`.
+   * A token whose download is under way resolves as `claimed`. Used by `createDownloadHandler`.
    */
   async resolveToken(token: string): Promise<TokenLookup> {
     const { tokens } = this.parts;
@@ -197,13 +180,40 @@ export class BrowserDownloadDestination implements StorageDestination {
       await this.removeToken(entry.hash, true);
       return { status: "expired", key: entry.key };
     }
+    if (entry.claimedAt !== undefined) return { status: "claimed", key: entry.key };
     return { status: "valid", key: entry.key, hash: entry.hash, expiresAt: new Date(entry.expiresAt) };
+  }
+
+  /**
+   * Claims the link for one download, under the token index's lock: of several requests presenting the
+   * same token at once, exactly one gets `true`. The claim ends with `completeDownload` (the link is
+   * used up) or `releaseDownload` (the browser went away: the link works again until it expires).
+   */
+  async claimDownload(hash: string): Promise<boolean> {
+    const { tokens } = this.parts;
+    const at = this.now();
+    return tokens.update((entries) => {
+      const match = entries.find((e) => e.hash === hash);
+      if (!match || match.claimedAt !== undefined || match.expiresAt <= at) return { entries, result: false };
+      return { entries: entries.map((e) => (e === match ? { ...e, claimedAt: at } : e)), result: true };
+    });
+  }
+
+  /** Ends a claim without using the link up (an interrupted download). */
+  async releaseDownload(hash: string): Promise<void> {
+    const { tokens } = this.parts;
+    await tokens.update((entries) => {
+      const match = entries.find((e) => e.hash === hash && e.claimedAt !== undefined);
+      if (!match) return { entries, result: undefined };
+      const { claimedAt: _released, ...rest } = match;
+      return { entries: entries.map((e) => (e === match ? rest : e)), result: undefined };
+    });
   }
 
   /**
    * Called once every byte of a download has been handed to the HTTP layer: the link is used up and
    * the staged bytes go. Does nothing when the token was already revoked (a newer upload of the
-   * same key, or a parallel download that finished first), so a newer object is never removed.
+   * same key), so a newer object is never removed.
    */
   async completeDownload(hash: string): Promise<void> {
     await this.removeToken(hash, true);
@@ -216,7 +226,7 @@ export class BrowserDownloadDestination implements StorageDestination {
       const match = entries.find((e) => e.hash === hash);
       return match ? { entries: entries.filter((e) => e !== match), result: match } : { entries, result: undefined };
     });
-    if (removed && removeObject) await this.inner((objects) => objects.delete(removed.key));
+    if (removed && removeObject) await this.delegate((objects) => objects.delete(removed.key));
   }
 
   /**
@@ -238,61 +248,34 @@ export class BrowserDownloadDestination implements StorageDestination {
     const removedKeys = new Set<string>();
     for (const entry of expired) {
       if (liveKeys.has(entry.key)) continue;
-      await this.inner((objects) => objects.delete(entry.key));
+      await this.delegate((objects) => objects.delete(entry.key));
       removedKeys.add(entry.key);
     }
     const orphanBefore = at - config.ttlSeconds * 1000;
     for (const object of await this.list("")) {
       if (liveKeys.has(object.key) || removedKeys.has(object.key)) continue;
       if (object.modifiedAt.getTime() <= orphanBefore) {
-        await this.inner((objects) => objects.delete(object.key));
+        await this.delegate((objects) => objects.delete(object.key));
         removedKeys.add(object.key);
       }
     }
     return { removedTokens: expired.length, removedKeys: [...removedKeys].sort() };
   }
 
-  download(key: string, options: DownloadOptions = {}): Promise<Readable> {
-    return this.inner((objects) => objects.download(key, options));
-  }
-
-  stat(key: string): Promise<StorageObjectInfo> {
-    return this.inner((objects) => objects.stat(key));
-  }
-
   /** Removes the object and revokes its link. */
-  async delete(key: string): Promise<void> {
+  override async delete(key: string): Promise<void> {
     validateKey(key, this.name);
     const { tokens } = this.parts;
-    await this.ensureObjectsFolder();
+    await this.ensureStaging();
     await tokens.update((entries) => {
       const kept = entries.filter((e) => e.key !== key);
       return { entries: kept.length === entries.length ? entries : kept, result: undefined };
     });
-    await this.inner((objects) => objects.delete(key));
+    await this.delegate((objects) => objects.delete(key));
   }
 
-  list(prefix = ""): Promise<StorageObjectInfo[]> {
-    return this.inner((objects) => objects.list(prefix));
+  override async getAvailableSpace(): Promise<number | null> {
+    await this.ensureStaging();
+    return this.delegate((objects) => objects.getAvailableSpace());
   }
-
-  async validateConnection(): Promise<ConnectionCheck> {
-    const started = performance.now();
-    try {
-      await this.ensureObjectsFolder();
-    } catch (error) {
-      return { ok: false, error: (error as Error).message, latencyMs: Math.round(performance.now() - started) };
-    }
-    const check = await this.parts.objects.validateConnection();
-    if (check.ok) return { ok: true, latencyMs: Math.round(performance.now() - started) };
-    const innerName = this.parts.objects.name;
-    return { ok: false, error: check.error?.replace(innerName, this.name), latencyMs: Math.round(performance.now() - started) };
-  }
-
-  async getAvailableSpace(): Promise<number | null> {
-    await this.ensureObjectsFolder();
-    return this.inner((objects) => objects.getAvailableSpace());
-  }
-
-  async close(): Promise<void> {}
 }

@@ -28,6 +28,8 @@ const tokenEntrySchema = z.object({
   /** Milliseconds since the epoch. */
   createdAt: z.number().int(),
   expiresAt: z.number().int(),
+  /** Set while a download of this link is under way (milliseconds since the epoch): one download per link. */
+  claimedAt: z.number().int().optional(),
 });
 const tokenIndexFileSchema = z.object({ version: z.literal(1), tokens: z.array(tokenEntrySchema) });
 

@@ -22,7 +22,10 @@ const serviceAccountKeySchema = z.object({
 
 export const googleDriveConfigSchema = z
   .object({
-    /** The folder (in a shared drive, or shared with the service account) that holds backups. */
+    /**
+     * The folder that holds backups: in a shared drive where the service account is a member (Content
+     * manager to upload, Manager to delete), in the impersonated user's Drive, or in the OAuth user's Drive.
+     */
     folderId: z.string().min(1),
     /** Service account key: the parsed JSON object, or its JSON text. */
     serviceAccountKey: z
@@ -38,6 +41,11 @@ export const googleDriveConfigSchema = z
         }),
       ])
       .optional(),
+    /**
+     * Google Workspace domain-wide delegation: the service account acts as this user (their e-mail),
+     * whose Drive and quota it then uses. Env GOOGLE_DRIVE_IMPERSONATE.
+     */
+    subject: z.email().optional(),
     /** OAuth client and refresh token, for personal Drives. */
     oauth: z.object({ clientId: z.string().min(1), clientSecret: z.string().min(1), refreshToken: z.string().min(1) }).optional(),
     /** Search shared drives too (`supportsAllDrives`). */

@@ -2,32 +2,26 @@
  * @module providers/local-mapped/provider
  * A folder on this machine (a Docker volume, a NAS mount). Uploads go to a hidden temp file beside
  * the target, are fsynced, renamed into place and the directory fsynced, so a crash never leaves a
- * partial file under the real name.
+ * partial file under the real name. What it writes is private: files 0600, folders 0700 (they hold
+ * whole databases). The base folder is created on first upload (`mkdir -p`), unless `mustExist`.
  */
-import { randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { access, constants, mkdir, open, readdir, realpath, rename, rm, stat, statfs } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { parseProviderConfig } from "../../config.ts";
-import type {
-  ConnectionCheck,
-  DownloadOptions,
-  StorageCapabilities,
-  StorageDestination,
-  StorageObjectInfo,
-  UploadOptions,
-  UploadResult,
-  UploadSource,
-} from "../../contract.ts";
+import type { DownloadOptions, StorageObjectInfo, UploadOptions, UploadResult, UploadSource } from "../../contract.ts";
 import { isAbortError, StorageError } from "../../errors.ts";
-import { validateKey, validatePrefix } from "../../keys.ts";
+import { DestinationLayer } from "../../layer/destination-layer.ts";
+import type { DriverContext, StorageDriver } from "../../layer/provider.ts";
+import { tempName } from "../../layer/temp-name.ts";
 import { meterSource } from "../../stream/meter.ts";
-import { type LocalMappedConfig, localMappedConfigSchema, localMappedDisplayName } from "./config.ts";
+import type { LocalMappedConfig } from "./config.ts";
+import { localMappedDescription } from "./description.ts";
 
-/** Temp files carry this prefix; listings skip them. */
-export const TEMP_PREFIX = ".stowage-partial-";
+/** Modes of what Stowage creates: backups are readable by their owner only. */
+export const FILE_MODE = 0o600;
+export const FOLDER_MODE = 0o700;
 
 /**
  * Bytes the file stream may hold before it pushes back. With the 16 KiB default, hashing (main
@@ -35,73 +29,96 @@ export const TEMP_PREFIX = ".stowage-partial-";
  */
 const WRITE_BUFFER_BYTES = 4 * 1024 * 1024;
 
-export class LocalMappedDestination implements StorageDestination {
-  readonly type = "local_mapped" as const;
-  readonly capabilities: StorageCapabilities = {
-    atomicReplace: true,
-    unknownLengthUpload: true,
-    reportsFreeSpace: true,
-    hierarchical: true,
-  };
-  private config: LocalMappedConfig | undefined;
+const fsCode = (error: unknown) => (error as NodeJS.ErrnoException | null)?.code;
 
-  constructor(config?: unknown) {
-    if (config !== undefined) this.config = parseProviderConfig(localMappedConfigSchema, config, "local_mapped");
+/** The deepest existing folder of `path` (itself included), for "cannot create X: Y is not writable". */
+async function nearestExisting(path: string): Promise<string> {
+  for (let current = path; ; current = dirname(current)) {
+    try {
+      await stat(current);
+      return current;
+    } catch {
+      if (dirname(current) === current) return current;
+    }
   }
+}
 
-  get name(): string {
-    return this.config ? localMappedDisplayName(this.config) : "local_mapped (not configured)";
-  }
-
-  async configure(config: unknown): Promise<void> {
-    this.config = parseProviderConfig(localMappedConfigSchema, config, "local_mapped");
-  }
-
-  private get cfg(): LocalMappedConfig {
-    if (!this.config) throw new StorageError("INVALID_CONFIG", this.name, "not configured: call configure() first");
-    return this.config;
-  }
+export class LocalMappedDriver implements StorageDriver {
+  constructor(
+    private readonly cfg: LocalMappedConfig,
+    private readonly ctx: DriverContext,
+  ) {}
 
   private error(code: StorageError["code"], message: string, cause?: unknown): StorageError {
-    return new StorageError(code, this.name, message, { cause });
+    return new StorageError(code, this.ctx.name, message, { cause });
   }
 
-  /** Maps an fs error to a StorageError code. */
+  /** Maps an fs error to a StorageError code, naming the path it concerns. */
   private mapFsError(error: unknown, what: string): StorageError {
     if (error instanceof StorageError) return error;
     if (isAbortError(error)) return this.error("INTERRUPTED", `${what}: aborted`, error);
-    const code = (error as NodeJS.ErrnoException).code;
-    switch (code) {
+    const path = (error as NodeJS.ErrnoException).path;
+    const where = path ? ` (${path})` : "";
+    switch (fsCode(error)) {
       case "ENOENT":
-        return this.error("NOT_FOUND", `${what}: no such file`, error);
+        return this.error("NOT_FOUND", `${what}: no such file${where}`, error);
       case "EACCES":
       case "EPERM":
       case "EROFS":
-        return this.error("AUTH", `${what}: permission denied (check that the folder is writable by this process)`, error);
+        return this.error("AUTH", `${what}: permission denied${where}; check that the folder is writable by this process`, error);
       case "ENOSPC":
       case "EDQUOT":
-        return this.error("QUOTA_EXCEEDED", `${what}: the disk is full`, error);
+        return this.error("QUOTA_EXCEEDED", `${what}: the disk is full${where}`, error);
       default:
         return this.error("UNKNOWN", `${what}: ${(error as Error).message}`, error);
     }
   }
 
-  private async realBase(): Promise<string> {
+  private missingBase(): StorageError {
+    return this.error(
+      "NOT_FOUND",
+      `the folder ${this.cfg.basePath} does not exist; must_exist is set, so it is not created: mount the volume or create it`,
+    );
+  }
+
+  /**
+   * Makes sure the base folder exists: creates it and its missing parents (mode 0700), or with
+   * `mustExist` refuses when it is missing. Errors name the exact folder that is missing or not writable.
+   */
+  private async ensureBase(): Promise<void> {
+    const base = this.cfg.basePath;
+    if (this.cfg.mustExist) {
+      const info = await stat(base).catch((error: unknown) => {
+        throw fsCode(error) === "ENOENT" ? this.missingBase() : this.mapFsError(error, "base folder");
+      });
+      if (!info.isDirectory()) throw this.error("NOT_FOUND", `${base} is not a folder`);
+      return;
+    }
     try {
-      return await realpath(this.cfg.basePath);
+      await mkdir(base, { recursive: true, mode: FOLDER_MODE });
     } catch (error) {
-      throw this.mapFsError(error, "base folder");
+      const code = fsCode(error);
+      const existing = await nearestExisting(base);
+      if (code === "EACCES" || code === "EPERM" || code === "EROFS") {
+        throw this.error("AUTH", `cannot create the folder ${base}: ${existing} is not writable by this process`, error);
+      }
+      if (code === "ENOTDIR" || code === "EEXIST") {
+        throw this.error("NOT_FOUND", `cannot create the folder ${base}: ${existing} is a file, not a folder`, error);
+      }
+      throw this.mapFsError(error, `creating the folder ${base}`);
     }
   }
 
   /** Refuses paths whose real location (after symlinks) is outside the base folder. */
   private async assertInside(path: string, key: string): Promise<void> {
-    const base = await this.realBase();
+    let base: string;
     let real: string;
     try {
+      base = await realpath(this.cfg.basePath);
       real = await realpath(path);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+      // A missing base or path holds nothing, so nothing in it can point elsewhere.
+      if (fsCode(error) === "ENOENT") return;
       throw this.mapFsError(error, key);
     }
     if (real !== base && !real.startsWith(base + sep)) {
@@ -113,23 +130,22 @@ export class LocalMappedDestination implements StorageDestination {
   }
 
   private pathOf(key: string): string {
-    validateKey(key, this.name);
     return join(this.cfg.basePath, ...key.split("/"));
   }
 
-  async upload(source: UploadSource, key: string, options: UploadOptions = {}): Promise<UploadResult> {
+  async upload(source: UploadSource, key: string, options: UploadOptions): Promise<UploadResult> {
     const target = this.pathOf(key);
     const folder = dirname(target);
-    const signal = options.signal;
-    if (signal?.aborted) throw this.error("INTERRUPTED", `upload of ${key}: aborted before it started`);
+    const { signal } = options;
+    await this.ensureBase();
     try {
       await this.assertInside(folder, key);
-      await mkdir(folder, { recursive: true });
+      await mkdir(folder, { recursive: true, mode: FOLDER_MODE });
       await this.assertInside(folder, key);
     } catch (error) {
       throw this.mapFsError(error, `upload of ${key}`);
     }
-    const temp = join(folder, `${TEMP_PREFIX}${randomBytes(8).toString("hex")}`);
+    const temp = join(folder, tempName());
     const budget = this.cfg.maxSize === undefined ? undefined : this.cfg.maxSize - (await this.usedBytes(key));
     const meter = meterSource(source, (bytes) => {
       options.onProgress?.(bytes);
@@ -143,7 +159,8 @@ export class LocalMappedDestination implements StorageDestination {
       }
     });
     try {
-      await pipeline(meter, createWriteStream(temp, { flags: "wx", highWaterMark: WRITE_BUFFER_BYTES }), { signal });
+      const file = createWriteStream(temp, { flags: "wx", mode: FILE_MODE, highWaterMark: WRITE_BUFFER_BYTES });
+      await pipeline(meter, file, { signal });
       const handle = await open(temp, "r+");
       try {
         await handle.sync();
@@ -160,19 +177,7 @@ export class LocalMappedDestination implements StorageDestination {
     return { storagePath: target, url: `file://${target}`, size: bytes, sha256 };
   }
 
-  async download(key: string, options: DownloadOptions = {}): Promise<Readable> {
-    const path = this.pathOf(key);
-    await this.assertInside(path, key);
-    try {
-      const info = await stat(path);
-      if (!info.isFile()) throw this.error("NOT_FOUND", `${key}: not a file`);
-    } catch (error) {
-      throw this.mapFsError(error, key);
-    }
-    return createReadStream(path, { signal: options.signal });
-  }
-
-  async stat(key: string): Promise<StorageObjectInfo> {
+  private async fileInfo(key: string): Promise<StorageObjectInfo> {
     const path = this.pathOf(key);
     await this.assertInside(path, key);
     try {
@@ -182,6 +187,15 @@ export class LocalMappedDestination implements StorageDestination {
     } catch (error) {
       throw this.mapFsError(error, key);
     }
+  }
+
+  async download(key: string, options: DownloadOptions): Promise<Readable> {
+    await this.fileInfo(key);
+    return createReadStream(this.pathOf(key), { signal: options.signal });
+  }
+
+  stat(key: string): Promise<StorageObjectInfo> {
+    return this.fileInfo(key);
   }
 
   async delete(key: string): Promise<void> {
@@ -204,23 +218,20 @@ export class LocalMappedDestination implements StorageDestination {
     }
   }
 
-  async list(prefix = ""): Promise<StorageObjectInfo[]> {
-    validatePrefix(prefix, this.name);
+  async list(prefix: string): Promise<StorageObjectInfo[]> {
     const base = this.cfg.basePath;
     const out: StorageObjectInfo[] = [];
     // Walk only the deepest folder the prefix names; everything else cannot match.
     const lastSlash = prefix.lastIndexOf("/");
-    const startKey = lastSlash >= 0 ? prefix.slice(0, lastSlash) : "";
     const walk = async (folderKey: string): Promise<void> => {
       let entries: import("node:fs").Dirent[];
       try {
         entries = await readdir(join(base, ...folderKey.split("/").filter(Boolean)), { withFileTypes: true });
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === "ENOENT" || (error as NodeJS.ErrnoException).code === "ENOTDIR") return;
+        if (fsCode(error) === "ENOENT" || fsCode(error) === "ENOTDIR") return;
         throw this.mapFsError(error, `list of ${prefix || "/"}`);
       }
       for (const entry of entries) {
-        if (entry.name.startsWith(TEMP_PREFIX)) continue;
         const key = folderKey ? `${folderKey}/${entry.name}` : entry.name;
         if (entry.isDirectory()) {
           if (prefix.startsWith(`${key}/`) || `${key}/`.startsWith(prefix) || key.startsWith(prefix)) await walk(key);
@@ -230,8 +241,8 @@ export class LocalMappedDestination implements StorageDestination {
         }
       }
     };
-    await walk(startKey);
-    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    await walk(lastSlash >= 0 ? prefix.slice(0, lastSlash) : "");
+    return out;
   }
 
   private async usedBytes(excludeKey: string): Promise<number> {
@@ -239,32 +250,35 @@ export class LocalMappedDestination implements StorageDestination {
     return all.filter((o) => o.key !== excludeKey).reduce((sum, o) => sum + o.size, 0);
   }
 
-  async validateConnection(): Promise<ConnectionCheck> {
-    const started = performance.now();
-    const latency = () => Math.round(performance.now() - started);
+  async checkConnection(): Promise<void> {
+    const base = this.cfg.basePath;
+    let info: Awaited<ReturnType<typeof stat>>;
     try {
-      const info = await stat(this.cfg.basePath);
-      if (!info.isDirectory()) return { ok: false, error: `${this.name}: the base path is not a folder`, latencyMs: latency() };
-      await access(this.cfg.basePath, constants.W_OK | constants.R_OK);
-      return { ok: true, latencyMs: latency() };
+      info = await stat(base);
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      const message =
-        code === "ENOENT"
-          ? `${this.name}: the folder does not exist (create it, or mount the volume)`
-          : code === "EACCES"
-            ? `${this.name}: the folder is not readable and writable by this process`
-            : error instanceof Error
-              ? error.message
-              : String(error);
-      return { ok: false, error: message, latencyMs: latency() };
+      if (fsCode(error) !== "ENOENT") throw this.mapFsError(error, "base folder");
+      if (this.cfg.mustExist) throw this.missingBase();
+      // Created on first upload: check that it can be.
+      const existing = await nearestExisting(base);
+      const parent = await stat(existing);
+      if (!parent.isDirectory())
+        throw this.error("NOT_FOUND", `cannot create the folder ${base}: ${existing} is a file, not a folder`);
+      await access(existing, constants.W_OK).catch((cause: unknown) => {
+        throw this.error("AUTH", `cannot create the folder ${base}: ${existing} is not writable by this process`, cause);
+      });
+      return;
     }
+    if (!info.isDirectory()) throw this.error("NOT_FOUND", `${base} is not a folder`);
+    await access(base, constants.W_OK | constants.R_OK).catch((cause: unknown) => {
+      throw this.error("AUTH", `the folder ${base} is not readable and writable by this process`, cause);
+    });
   }
 
   async getAvailableSpace(): Promise<number | null> {
     let free: number;
     try {
-      const fs = await statfs(this.cfg.basePath);
+      // Before the first upload the folder may not exist yet: its nearest existing parent is on the same disk.
+      const fs = await statfs(await nearestExisting(this.cfg.basePath));
       free = Number(fs.bavail) * Number(fs.bsize);
     } catch (error) {
       throw this.mapFsError(error, "free space");
@@ -282,5 +296,14 @@ async function fsyncDir(path: string): Promise<void> {
     await handle.sync();
   } finally {
     await handle.close();
+  }
+}
+
+/** A folder on this machine behind the destination layer. */
+export class LocalMappedDestination extends DestinationLayer<LocalMappedConfig, LocalMappedDriver> {
+  declare readonly type: "local_mapped";
+
+  constructor(config?: unknown) {
+    super(localMappedDescription, (c, ctx) => new LocalMappedDriver(c, ctx), config);
   }
 }

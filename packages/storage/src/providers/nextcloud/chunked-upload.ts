@@ -84,15 +84,23 @@ export class ChunkedUploadSession {
     this.started = true;
   }
 
-  /** PUT of the next chunk with its Content-Length (and the total, when known, so quota is checked early). */
-  async putChunk(chunk: Chunk, totalLength: number | undefined, signal?: AbortSignal): Promise<void> {
+  /** The number of the next chunk (1…10,000). */
+  nextChunkNumber(chunkBytes: number): number {
     this.chunkNumber++;
     if (this.chunkNumber > MAX_CHUNKS) {
       throw new Error(
-        `the stream needs more than ${MAX_CHUNKS} chunks; raise chunkSizeBytes (now ${chunk.bytes} bytes per chunk)`,
+        `the stream needs more than ${MAX_CHUNKS} chunks; raise chunkSizeBytes (now ${chunkBytes} bytes per chunk)`,
       );
     }
-    const name = String(this.chunkNumber).padStart(5, "0");
+    return this.chunkNumber;
+  }
+
+  /**
+   * PUT of chunk `number` with its Content-Length (and the total, when known, so quota is checked early).
+   * The body is rebuilt from the buffered parts on every call, so a failed PUT can simply be sent again.
+   */
+  async putChunk(chunk: Chunk, number: number, totalLength: number | undefined, signal?: AbortSignal): Promise<void> {
+    const name = String(number).padStart(5, "0");
     const res = await this.options.uploads.customRequest(`/${this.transferId}/${name}`, {
       method: "PUT",
       headers: this.headers({
@@ -115,6 +123,17 @@ export class ChunkedUploadSession {
       ...(signal ? { signal } : {}),
     });
     await res.text();
+  }
+
+  /** True while the upload folder still exists (the server has not finished assembling and moving it). */
+  async pending(signal?: AbortSignal): Promise<boolean> {
+    try {
+      await this.options.uploads.stat(`/${this.transferId}`, signal ? { signal } : {});
+      return true;
+    } catch (error) {
+      if ((error as { status?: number }).status === 404) return false;
+      throw error;
+    }
   }
 
   /** DELETE of the upload folder; best effort (the server expires it after 24 h anyway). */

@@ -4,6 +4,7 @@
  * and a message that names the destination and says what to do, never the password.
  */
 import { isAbortError, isNetworkError, redact, StorageError, type StorageErrorCode } from "../../errors.ts";
+import { isTransientNetworkError, isTransientStatus } from "../../layer/retry.ts";
 import type { NextcloudConfig } from "./config.ts";
 
 /** HTTP status of a `webdav` client error, when the server answered. */
@@ -36,8 +37,9 @@ function authHint(config: NextcloudConfig): string {
 export function mapDavError(error: unknown, what: string, ctx: ErrorContext, notFound?: string): StorageError {
   if (error instanceof StorageError) return error;
   const secrets = [ctx.config.password];
+  const transient = isTransientDavError(error);
   const make = (code: StorageErrorCode, message: string) =>
-    new StorageError(code, ctx.destination, redact(`${what}: ${message}`, secrets), { cause: error });
+    new StorageError(code, ctx.destination, redact(`${what}: ${message}`, secrets), { cause: error, transient });
   if (ctx.signal?.aborted) return make("INTERRUPTED", "aborted");
   if (ctx.sourceError !== undefined) {
     const reason = ctx.sourceError instanceof Error ? ctx.sourceError.message : String(ctx.sourceError);
@@ -76,6 +78,16 @@ export function mapDavError(error: unknown, what: string, ctx: ErrorContext, not
     );
   }
   return make("UNKNOWN", error instanceof Error ? error.message : String(error));
+}
+
+/**
+ * Worth another attempt: 423 Locked (Nextcloud holds the file while it assembles or scans it; rclone
+ * retries it too), 408/425/429 and 5xx, and a connection that broke mid-request.
+ */
+export function isTransientDavError(error: unknown): boolean {
+  const status = httpStatus(error);
+  if (status !== undefined) return status === 423 || isTransientStatus(status);
+  return !isAbortError(error) && isTransientNetworkError(error);
 }
 
 function hostOf(config: NextcloudConfig): string {

@@ -11,31 +11,23 @@
  * server assembles and moves onto the key in one request. Bodies always carry a Content-Length except a
  * plain-WebDAV stream of unknown length, where chunked transfer encoding is the only option.
  */
-import { randomBytes } from "node:crypto";
 import { stat as fsStat } from "node:fs/promises";
 import { addAbortSignal, type Readable, Transform, type TransformCallback } from "node:stream";
 import { createClient, type FileStat, parseXML, type WebDAVClient } from "webdav";
-import { parseProviderConfig } from "../../config.ts";
-import type {
-  ConnectionCheck,
-  DownloadOptions,
-  StorageCapabilities,
-  StorageDestination,
-  StorageObjectInfo,
-  UploadOptions,
-  UploadResult,
-  UploadSource,
-} from "../../contract.ts";
+import type { DownloadOptions, StorageObjectInfo, UploadOptions, UploadResult, UploadSource } from "../../contract.ts";
 import { StorageError } from "../../errors.ts";
-import { joinPath, validateKey, validatePrefix } from "../../keys.ts";
+import { joinPath } from "../../keys.ts";
+import { DestinationLayer } from "../../layer/destination-layer.ts";
+import { createLimit } from "../../layer/limit.ts";
+import type { DriverContext, StorageDriver } from "../../layer/provider.ts";
+import { backoffDelay, retry, sleep } from "../../layer/retry.ts";
+import { tempName } from "../../layer/temp-name.ts";
 import { type ByteMeter, meterSource, openSource } from "../../stream/meter.ts";
-import { bodyOf, ChunkedUploadSession, chunksOf } from "./chunked-upload.ts";
-import { type NextcloudConfig, nextcloudConfigSchema, nextcloudDisplayName } from "./config.ts";
-import { type ErrorContext, httpStatus, mapDavError } from "./errors.ts";
+import { bodyOf, type Chunk, ChunkedUploadSession, chunksOf } from "./chunked-upload.ts";
+import type { NextcloudConfig } from "./config.ts";
+import { nextcloudDescription } from "./description.ts";
+import { type ErrorContext, httpStatus, isTransientDavError, mapDavError } from "./errors.ts";
 import { type Agents, createAgents } from "./http-agent.ts";
-
-/** Temp files carry this prefix; listings skip them. */
-export const TEMP_PREFIX = ".stowage-partial-";
 
 /** A connection that is not established by then fails as UNREACHABLE. */
 const CONNECT_TIMEOUT_MS = 5_000;
@@ -51,6 +43,14 @@ const QUOTA_PROPFIND = `<?xml version="1.0" encoding="utf-8"?>
 
 interface Clients {
   readonly files: WebDAVClient;
+  /**
+   * Rooted at the server's origin, for creating the folders of the DAV root path itself (webdav mode:
+   * `webdav+http://host/backups/mydb` where `/backups` does not exist yet); in nextcloud mode the
+   * files client (nothing above `/remote.php/dav/files/<user>` is ours to create).
+   */
+  readonly root: WebDAVClient;
+  /** The DAV root's path as seen by `root`: "" in nextcloud mode, the server URL's path in webdav mode. */
+  readonly rootPrefix: string;
   /** Nextcloud mode only: rooted at `/remote.php/dav/uploads/<user>`. */
   readonly uploads: WebDAVClient | undefined;
   /** Absolute URL of the DAV root, for Destination headers. */
@@ -85,51 +85,20 @@ function encodeSegments(path: string): string {
     .join("/");
 }
 
-export class NextcloudDestination implements StorageDestination {
-  readonly type = "nextcloud" as const;
-  private config: NextcloudConfig | undefined;
+export class NextcloudDriver implements StorageDriver {
   private clients: Clients | undefined;
-  /** Set once the base folder has been seen to exist. */
+  /** Set once the base folder has been seen to exist (or created). */
   private baseChecked: Promise<void> | undefined;
   /** Folders known to exist (MKCOL done or answered 405), shared by parallel uploads. */
   private readonly folders = new Map<string, Promise<void>>();
 
-  constructor(config?: unknown) {
-    if (config !== undefined) this.apply(config);
-  }
+  constructor(
+    private readonly cfg: NextcloudConfig,
+    private readonly context: DriverContext,
+  ) {}
 
-  get name(): string {
-    return this.config ? nextcloudDisplayName(this.config) : "nextcloud (not configured)";
-  }
-
-  get capabilities(): StorageCapabilities {
-    return {
-      // RFC 4918 §9.9.3: MOVE with Overwrite deletes the target first, so a replace is two steps
-      // (readers may briefly see no object, never a partial one).
-      atomicReplace: false,
-      unknownLengthUpload: true,
-      // Nextcloud always answers quota-available-bytes; a plain WebDAV server may not (rclone does not).
-      reportsFreeSpace: this.config?.mode === "nextcloud",
-      hierarchical: true,
-    };
-  }
-
-  async configure(config: unknown): Promise<void> {
-    this.apply(config);
-  }
-
-  private apply(raw: unknown): void {
-    const config = parseProviderConfig(nextcloudConfigSchema, raw, "nextcloud");
-    this.clients?.agents.destroy();
-    this.config = config;
-    this.clients = undefined;
-    this.baseChecked = undefined;
-    this.folders.clear();
-  }
-
-  private get cfg(): NextcloudConfig {
-    if (!this.config) throw new StorageError("INVALID_CONFIG", this.name, "not configured: call configure() first");
-    return this.config;
+  private get name(): string {
+    return this.context.name;
   }
 
   private get davClients(): Clients {
@@ -144,8 +113,13 @@ export class NextcloudDestination implements StorageDestination {
       httpAgent: agents.httpAgent,
       httpsAgent: agents.httpsAgent,
     };
+    const files = createClient(filesRootUrl, options);
+    const url = new URL(server);
     this.clients = {
-      files: createClient(filesRootUrl, options),
+      files,
+      root: cfg.mode === "nextcloud" ? files : createClient(url.origin, options),
+      // The client encodes paths itself: hand it decoded segments (a user "a@b" appears as a%40b in the URL).
+      rootPrefix: cfg.mode === "nextcloud" ? "" : decodeURIComponent(url.pathname).replace(/\/+$/, ""),
       uploads: cfg.mode === "nextcloud" ? createClient(`${server}/remote.php/dav/uploads/${user}`, options) : undefined,
       filesRootUrl,
       agents,
@@ -167,12 +141,18 @@ export class NextcloudDestination implements StorageDestination {
     return { config: this.cfg, destination: this.name, ...extra };
   }
 
+  /** The base folder as the server names it: the full URL path in webdav mode, the user's path in nextcloud mode. */
+  private basePathOnServer(): string {
+    return `${this.davClients.rootPrefix}/${this.base}`.replace(/\/+$/, "") || "/";
+  }
+
   private baseMissingMessage(): string {
     const which =
       this.cfg.mode === "nextcloud"
         ? "NEXTCLOUD_BASE_PATH / basePath (and check that serverUrl is the Nextcloud root, without /remote.php/…)"
         : "the URL path / basePath";
-    return `the folder ${JSON.stringify(`/${this.base}`)} does not exist on the server; create it or fix ${which}`;
+    const why = this.cfg.mustExist ? "must_exist is set, so it is not created: create it or fix" : "fix";
+    return `the folder ${JSON.stringify(this.basePathOnServer())} does not exist on the server; ${why} ${which}`;
   }
 
   /** Runs a metadata request with a timeout, merged with the caller's signal. */
@@ -190,24 +170,72 @@ export class NextcloudDestination implements StorageDestination {
     }
   }
 
-  /** PROPFIND Depth 0 of the base folder, once per configuration. */
-  private ensureBase(signal?: AbortSignal): Promise<void> {
+  /** The base folder exists (created level by level when missing, unless `mustExist`), once per configuration. */
+  private async ensureBase(signal?: AbortSignal): Promise<void> {
     if (!this.baseChecked) {
-      const check = this.timed(
-        "base folder",
-        async (s) => {
-          const info = (await this.davClients.files.stat(this.davPath(""), { signal: s })) as FileStat;
-          if (info.type !== "directory")
-            throw new StorageError("NOT_FOUND", this.name, `${JSON.stringify(`/${this.base}`)} is a file, not a folder`);
-        },
-        { signal, notFound: this.baseMissingMessage() },
-      );
+      const check = this.createBase();
       this.baseChecked = check;
       check.catch(() => {
         if (this.baseChecked === check) this.baseChecked = undefined;
       });
     }
-    return this.baseChecked;
+    await this.baseChecked;
+    if (signal?.aborted) throw new StorageError("INTERRUPTED", this.name, "aborted while checking the base folder");
+  }
+
+  /**
+   * The base path's folders as the root client names them, and how many of them exist (PROPFIND
+   * upwards from the base until one answers).
+   */
+  private async findBase(): Promise<{ segments: string[]; existing: number }> {
+    const { root, rootPrefix } = this.davClients;
+    const segments = `${rootPrefix}/${this.base}`.split("/").filter(Boolean);
+    const pathOf = (n: number) => `/${segments.slice(0, n).join("/")}`;
+    let existing = segments.length;
+    for (; existing > 0; existing--) {
+      const path = pathOf(existing);
+      const info = await this.timed(
+        `checking folder ${path}`,
+        async (s) => {
+          try {
+            return (await root.stat(path, { signal: s })) as FileStat;
+          } catch (error) {
+            if (httpStatus(error) === 404 || httpStatus(error) === 409) return undefined;
+            throw error;
+          }
+        },
+        { notFound: this.baseMissingMessage() },
+      );
+      if (!info) continue;
+      if (info.type !== "directory")
+        throw new StorageError("NOT_FOUND", this.name, `${JSON.stringify(path)} is a file, not a folder`);
+      break;
+    }
+    return { segments, existing };
+  }
+
+  /** Creates the missing levels of the base path (MKCOL, top down); every error names the exact folder. */
+  private async createBase(): Promise<void> {
+    const { root } = this.davClients;
+    const { segments, existing } = await this.findBase();
+    const pathOf = (n: number) => `/${segments.slice(0, n).join("/")}`;
+    if (existing === segments.length) return;
+    if (this.cfg.mustExist) throw new StorageError("NOT_FOUND", this.name, this.baseMissingMessage());
+    for (let level = existing + 1; level <= segments.length; level++) {
+      const path = pathOf(level);
+      await this.timed(
+        `creating folder ${path}`,
+        async (s) => {
+          try {
+            await root.createDirectory(path, { signal: s });
+          } catch (error) {
+            if (httpStatus(error) === 405) return; // created meanwhile by someone else
+            throw error;
+          }
+        },
+        { notFound: `cannot create the folder ${JSON.stringify(path)}: its parent does not exist on the server` },
+      );
+    }
   }
 
   /**
@@ -244,10 +272,8 @@ export class NextcloudDestination implements StorageDestination {
     }
   }
 
-  async upload(source: UploadSource, key: string, options: UploadOptions = {}): Promise<UploadResult> {
-    validateKey(key, this.name);
+  async upload(source: UploadSource, key: string, options: UploadOptions): Promise<UploadResult> {
     const { signal } = options;
-    if (signal?.aborted) throw new StorageError("INTERRUPTED", this.name, `upload of ${key}: aborted before it started`);
     const input = openSource(source);
     let sourceError: unknown;
     input.once("error", (error) => {
@@ -309,19 +335,78 @@ export class NextcloudDestination implements StorageDestination {
         notFound:
           "the server has no chunked-upload endpoint (/remote.php/dav/uploads); use mode 'webdav' for servers other than Nextcloud",
       });
-      await session.putChunk(first.value, size, signal);
+      await this.putChunk(session, first.value, size, signal);
       for await (const chunk of chunks) {
-        if (chunk.bytes > 0) await session.putChunk(chunk, size, signal);
+        if (chunk.bytes > 0) await this.putChunk(session, chunk, size, signal);
       }
-      await this.timed(`upload of ${key} (assembling chunks)`, (s) => session.finish(meter.bytes, s), {
-        signal,
-        timeoutMs: ASSEMBLY_TIMEOUT_MS,
-      });
+      await this.assemble(session, key, meter.bytes, signal);
     } catch (error) {
       await session.abort(REQUEST_TIMEOUT_MS);
       throw error;
     }
     return this.result(key, meter);
+  }
+
+  /** One chunk, retried with the shared policy on 423/425/429/5xx and dropped connections (the body is replayable). */
+  private async putChunk(session: ChunkedUploadSession, chunk: Chunk, size: number | undefined, signal?: AbortSignal) {
+    const number = session.nextChunkNumber(chunk.bytes);
+    await retry(() => session.putChunk(chunk, number, size, signal), {
+      policy: this.context.policy,
+      isTransient: isTransientDavError,
+      signal,
+    });
+  }
+
+  /**
+   * The final MOVE, which makes the server assemble the chunks. It can run for minutes: a reverse proxy
+   * in front answers 504 meanwhile (nginx after 60 s, Cloudflare after 100 s) while Nextcloud goes on,
+   * and later requests get 423 Locked until the file lands (nextcloud/server#17992; rclone likewise
+   * waits and accepts the file when it appears). So on a 504, 423 or a timeout, wait for the upload
+   * folder to disappear (polling with backoff, bounded by ASSEMBLY_TIMEOUT_MS), then check the stored
+   * size, as the small-file path does, before calling it done.
+   */
+  private async assemble(session: ChunkedUploadSession, key: string, bytes: number, signal?: AbortSignal): Promise<void> {
+    const what = `upload of ${key} (assembling chunks)`;
+    try {
+      await this.timed(what, (s) => session.finish(bytes, s), { signal, timeoutMs: ASSEMBLY_TIMEOUT_MS });
+    } catch (error) {
+      const status = httpStatus((error as StorageError).cause);
+      const stillAssembling =
+        status === 504 || status === 502 || status === 423 || (StorageError.is(error, "UNREACHABLE") && !signal?.aborted);
+      if (!stillAssembling) throw error;
+      await this.awaitAssembly(session, what, signal);
+    }
+    const stored = await this.timed(
+      `${what}: checking the stored size`,
+      async (s) => (await this.davClients.files.stat(this.davPath(key), { signal: s })) as FileStat,
+      { signal },
+    );
+    if (stored.size !== bytes) {
+      throw new StorageError("UNKNOWN", this.name, `${what}: the server stored ${stored.size} of ${bytes} bytes; upload again`);
+    }
+  }
+
+  /** Polls until the server has moved the assembled file out of the upload folder. */
+  private async awaitAssembly(session: ChunkedUploadSession, what: string, signal?: AbortSignal): Promise<void> {
+    const deadline = Date.now() + ASSEMBLY_TIMEOUT_MS;
+    for (let attempt = 0; ; attempt++) {
+      const pending = await this.timed(`${what}: waiting for the server`, (s) => session.pending(s), { signal }).catch(
+        (error: unknown) => {
+          // 423 while the server holds the upload: still assembling.
+          if (httpStatus((error as StorageError).cause) === 423) return true;
+          throw error;
+        },
+      );
+      if (!pending) return;
+      if (Date.now() > deadline) {
+        throw new StorageError(
+          "UNREACHABLE",
+          this.name,
+          `${what}: the server was still assembling the file after ${ASSEMBLY_TIMEOUT_MS / 60_000} minutes`,
+        );
+      }
+      await sleep(backoffDelay(attempt, { ...this.context.policy, maxDelayMs: 10_000 }), signal);
+    }
   }
 
   /** PUT to a hidden temp file in the target folder, check its size, MOVE it onto the key. */
@@ -334,7 +419,7 @@ export class NextcloudDestination implements StorageDestination {
     signal: AbortSignal | undefined,
   ): Promise<UploadResult> {
     const { files } = this.davClients;
-    const tempKey = joinPath(folderKey, `${TEMP_PREFIX}${randomBytes(8).toString("hex")}`);
+    const tempKey = joinPath(folderKey, tempName());
     const temp = this.davPath(tempKey);
     try {
       await files.putFileContents(temp, body, {
@@ -394,30 +479,34 @@ export class NextcloudDestination implements StorageDestination {
    */
   private async removeQuietly(path: string): Promise<void> {
     const { files } = this.davClients;
-    const pause = () => new Promise((resolve) => setTimeout(resolve, 150));
-    for (let round = 0; round < 10; round++) {
-      try {
-        await files.deleteFile(path, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
-      } catch (error) {
-        const status = httpStatus(error);
-        // Unreachable, or refused for good: leftover temp files stay hidden from list().
-        if (status === undefined || status === 401 || status === 403) return;
-        if (status !== 404) {
-          await pause();
-          continue;
+    const stillThere = Object.assign(new Error("the temp file is still there"), { status: 423 });
+    await retry(
+      async () => {
+        try {
+          await files.deleteFile(path, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+        } catch (error) {
+          if (httpStatus(error) !== 404) throw error;
         }
-      }
-      await pause();
-      try {
-        await files.stat(path, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
-      } catch {
-        return; // gone (404) or unreachable
-      }
-    }
+        await sleep(150);
+        const exists = await files.stat(path, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) }).then(
+          () => true,
+          () => false, // gone (404) or unreachable
+        );
+        if (exists) throw stillThere;
+      },
+      {
+        // Quick rounds: the server settles within a second or two, and an upload is waiting for this.
+        policy: { maxRetries: 9, baseDelayMs: 150, maxDelayMs: 600 },
+        // Unreachable, or refused for good: leftover temp files stay hidden from list().
+        isTransient: (error) => {
+          const status = httpStatus(error);
+          return status !== undefined && status !== 401 && status !== 403;
+        },
+      },
+    ).catch(() => undefined);
   }
 
-  async download(key: string, options: DownloadOptions = {}): Promise<Readable> {
-    validateKey(key, this.name);
+  async download(key: string, options: DownloadOptions): Promise<Readable> {
     const connect = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
     // The timeout only covers waiting for the response headers; the body may take as long as it needs.
     const controller = new AbortController();
@@ -435,7 +524,6 @@ export class NextcloudDestination implements StorageDestination {
   }
 
   async stat(key: string): Promise<StorageObjectInfo> {
-    validateKey(key, this.name);
     const info = await this.timed(
       key,
       async (s) => (await this.davClients.files.stat(this.davPath(key), { signal: s })) as FileStat,
@@ -453,7 +541,6 @@ export class NextcloudDestination implements StorageDestination {
   }
 
   async delete(key: string): Promise<void> {
-    validateKey(key, this.name);
     await this.timed(`delete of ${key}`, async (s) => {
       try {
         await this.davClients.files.deleteFile(this.davPath(key), { signal: s });
@@ -464,70 +551,57 @@ export class NextcloudDestination implements StorageDestination {
     });
   }
 
-  async list(prefix = ""): Promise<StorageObjectInfo[]> {
-    validatePrefix(prefix, this.name);
+  /** Every file below the deepest folder the prefix names (nothing else can match), folders listed in parallel. */
+  async list(prefix: string): Promise<StorageObjectInfo[]> {
     const out: StorageObjectInfo[] = [];
     const basePrefix = this.base ? `/${this.base}/` : "/";
-    // Walk only below the deepest folder the prefix names: nothing else can match.
-    const startKey = prefix.includes("/") ? prefix.slice(0, prefix.lastIndexOf("/")) : "";
-    const queue: string[] = [startKey];
-    let active = 0;
-    const listFolder = async (folderKey: string): Promise<void> => {
+    const limit = createLimit(LIST_CONCURRENCY);
+    const walk = async (folderKey: string): Promise<void> => {
       let entries: FileStat[];
       try {
-        entries = await this.timed(
-          `list of ${prefix || "/"}`,
-          async (s) => (await this.davClients.files.getDirectoryContents(this.davPath(folderKey), { signal: s })) as FileStat[],
+        entries = await limit(() =>
+          this.timed(
+            `list of ${prefix || "/"}`,
+            async (s) => (await this.davClients.files.getDirectoryContents(this.davPath(folderKey), { signal: s })) as FileStat[],
+          ),
         );
       } catch (error) {
-        // A missing sub-folder just means no keys; a missing base folder is an error.
-        if (StorageError.is(error, "NOT_FOUND") && folderKey !== "") return;
-        if (StorageError.is(error, "NOT_FOUND"))
+        // A missing folder holds no keys; a missing base folder is an error only when it must exist.
+        if (!StorageError.is(error, "NOT_FOUND")) throw error;
+        if (folderKey === "" && this.cfg.mustExist)
           throw new StorageError("NOT_FOUND", this.name, `list: ${this.baseMissingMessage()}`);
-        throw error;
+        return;
       }
+      const folders: string[] = [];
       for (const entry of entries) {
-        if (entry.basename.startsWith(TEMP_PREFIX)) continue;
         const filename = entry.filename.startsWith(basePrefix) ? entry.filename.slice(basePrefix.length) : undefined;
         if (!filename || filename === folderKey) continue;
         if (entry.type === "directory") {
-          if (prefix.startsWith(`${filename}/`) || `${filename}/`.startsWith(prefix)) queue.push(filename);
+          if (prefix.startsWith(`${filename}/`) || `${filename}/`.startsWith(prefix)) folders.push(filename);
         } else if (filename.startsWith(prefix)) {
           out.push(this.toInfo(filename, entry));
         }
       }
+      await Promise.all(folders.map(walk));
     };
-    const workers = Array.from({ length: LIST_CONCURRENCY }, async () => {
-      // Folders found by one worker are picked up by whichever worker is free.
-      for (;;) {
-        const next = queue.shift();
-        if (next === undefined) {
-          if (active === 0) return;
-          await new Promise((r) => setTimeout(r, 5));
-          continue;
-        }
-        active++;
-        try {
-          await listFolder(next);
-        } finally {
-          active--;
-        }
-      }
-    });
-    await Promise.all(workers);
-    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    await walk(prefix.includes("/") ? prefix.slice(0, prefix.lastIndexOf("/")) : "");
+    return out;
   }
 
-  async validateConnection(): Promise<ConnectionCheck> {
-    const started = performance.now();
-    const latency = () => Math.round(performance.now() - started);
-    try {
-      this.baseChecked = undefined;
-      await this.ensureBase();
-      return { ok: true, latencyMs: latency() };
-    } catch (error) {
-      const message = StorageError.is(error) ? error.message : mapDavError(error, "connection check", this.ctx()).message;
-      return { ok: false, error: message, latencyMs: latency() };
+  /**
+   * The server answers with these credentials and the base folder exists, or can be created: its
+   * deepest existing parent is a folder (nothing is created by a check).
+   */
+  async checkConnection(): Promise<void> {
+    this.baseChecked = undefined;
+    const { segments, existing } = await this.findBase();
+    if (existing < segments.length && this.cfg.mustExist)
+      throw new StorageError("NOT_FOUND", this.name, this.baseMissingMessage());
+    if (existing === 0 && segments.length > 0) {
+      // Nothing of the path exists: check the credentials and the DAV root itself.
+      await this.timed("connection check", (s) => this.davClients.root.stat("/", { signal: s }), {
+        notFound: `no WebDAV folder answers at ${this.davClients.filesRootUrl}; check the server URL`,
+      });
     }
   }
 
@@ -564,5 +638,14 @@ export class NextcloudDestination implements StorageDestination {
     this.clients = undefined;
     this.baseChecked = undefined;
     this.folders.clear();
+  }
+}
+
+/** Nextcloud, or any WebDAV server, behind the destination layer. */
+export class NextcloudDestination extends DestinationLayer<NextcloudConfig, NextcloudDriver> {
+  declare readonly type: "nextcloud";
+
+  constructor(config?: unknown) {
+    super(nextcloudDescription, (c, ctx) => new NextcloudDriver(c, ctx), config);
   }
 }
