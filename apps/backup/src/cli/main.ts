@@ -3,7 +3,7 @@
  * The `stowage` command: parses arguments with commander, runs one command, and turns any error into
  * one clear line on stderr (no stack trace unless STOWAGE_DEBUG=1, never a secret) and an exit code.
  */
-import { redact } from "@stowage/storage";
+import { redact, secretValues } from "@stowage/storage";
 import { Command, CommanderError } from "commander";
 import { registerServe } from "../server/cli.ts";
 import { registerBackup } from "./commands/backup.ts";
@@ -15,17 +15,14 @@ import { registerVerify } from "./commands/verify.ts";
 import { EXIT_CODES_HELP, exitCodeOf } from "./exit-codes.ts";
 import { TOOL_VERSION } from "./version.ts";
 
-/** Secrets that might be echoed in an error message, scrubbed before printing. */
+/**
+ * Secrets that might be echoed in an error message, scrubbed before printing: the CLI's own, and
+ * every storage provider's secret variables as their descriptions name them (S3_SESSION_TOKEN,
+ * GOOGLE_DRIVE_REFRESH_TOKEN…), so a new provider's secrets are covered without a change here.
+ */
 function knownSecrets(): string[] {
   const env = process.env;
-  return [
-    env.PGPASSWORD,
-    env.STOWAGE_PASSPHRASE,
-    env.S3_SECRET_ACCESS_KEY,
-    env.AWS_SECRET_ACCESS_KEY,
-    env.WEBDAV_PASSWORD,
-    env.NEXTCLOUD_PASSWORD,
-  ].filter((s): s is string => !!s);
+  return [env.PGPASSWORD, env.STOWAGE_PASSPHRASE, ...secretValues(env)].filter((s): s is string => !!s);
 }
 
 function buildProgram(): Command {
