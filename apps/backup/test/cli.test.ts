@@ -361,4 +361,52 @@ cd "${folder}"
     expect(noRule.code).toBe(2);
     expect(noRule.stderr).toMatch(/--keep-last/);
   });
+
+  it("prune applies retention per backup name: --keep-last 1 never removes another database's only backup; --name, grouped plans", async () => {
+    const pruneDir = join(dir, "prune-names");
+    await mkdir(pruneDir);
+    const destination = new LocalMappedDestination({ basePath: pruneDir });
+    const parts = [{ role: "schema" as const, sql: "select 1;\n" }];
+    const mine: string[] = [];
+    for (let d = 1; d <= 3; d++)
+      mine.push((await writeBackup(destination, { name: "mydb", time: new Date(Date.UTC(2026, 10, d)), parts })).id);
+    const other = (await writeBackup(destination, { name: "otherdb", time: new Date("2025-01-01T00:00:00Z"), parts })).id;
+    const listIds = async () =>
+      (await stowage(["list", "--from", `file://${pruneDir}`, "--json"])).stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l).id as string)
+        .sort();
+
+    // --keep-last 0: a policy that keeps nothing is refused and deletes nothing.
+    const zero = await stowage(["prune", "--from", `file://${pruneDir}`, "--keep-last", "0"]);
+    expect(zero.code).toBe(2);
+    expect(zero.stderr).toMatch(/keeps nothing/);
+    expect(await listIds()).toEqual([...mine, other].sort());
+
+    const dry = await stowage(["prune", "--from", `file://${pruneDir}`, "--keep-last", "1", "--dry-run", "--json"]);
+    expect(dry.code).toBe(0);
+    const plan = JSON.parse(dry.stdout);
+    expect(plan.names.map((n: { name: string }) => n.name)).toEqual(["mydb", "otherdb"]);
+    const actions = (n: { decisions: { id: string; action: string }[] }) => n.decisions.map((d) => [d.id, d.action]);
+    expect(actions(plan.names[0])).toEqual([
+      [mine[2], "keep"],
+      [mine[1], "remove"],
+      [mine[0], "remove"],
+    ]);
+    expect(actions(plan.names[1])).toEqual([[other, "keep"]]);
+
+    const text = await stowage(["prune", "--from", `file://${pruneDir}`, "--keep-last", "1", "--dry-run"]);
+    expect(text.stdout).toMatch(/^mydb: keep 1, would remove 2$/m);
+    expect(text.stdout).toMatch(/^otherdb: keep 1, would remove 0$/m);
+
+    const onlyOther = await stowage(["prune", "--from", `file://${pruneDir}`, "--keep-last", "1", "--name", "otherdb", "--json"]);
+    expect(JSON.parse(onlyOther.stdout).names.map((n: { name: string }) => n.name)).toEqual(["otherdb"]);
+    expect(await listIds()).toEqual([...mine, other].sort());
+
+    const real = await stowage(["prune", "--from", `file://${pruneDir}`, "--keep-last", "1", "--name", "mydb"]);
+    expect(real.code).toBe(0);
+    expect(await listIds()).toEqual([mine[2]!, other].sort());
+    // Eight CLI runs: about 5 s each on a machine where both cores are busy.
+  }, 180_000);
 });

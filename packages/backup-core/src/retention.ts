@@ -9,7 +9,13 @@
  * Stowage's own safety rules on top: only COMPLETE backups count and can be removed; the newest
  * complete backup is always kept, so a prune never leaves a destination without a restorable backup.
  * Incomplete folders are left alone unless `pruneIncompleteOlderThanMs` is set.
+ *
+ * Rules apply PER BACKUP NAME (the folder holding the backup, `mydb` for `mydb/2026…-ab12cd`), as
+ * restic groups snapshots by host and paths: two databases in one destination each keep their own
+ * last n, daily, weekly, … and their own newest complete backup. A policy whose every rule is zero
+ * keeps nothing and is refused, as no policy at all is.
  */
+import { BackupReadError } from "./read-errors.ts";
 
 export interface RetentionPolicy {
   readonly keepLast?: number;
@@ -28,11 +34,23 @@ export interface RetentionCandidate {
   readonly complete: boolean;
   /** Newest file time, for incomplete folders (an upload may still be running). Defaults to `time`. */
   readonly lastModified?: Date;
+  /** The backup name the rules apply within. Default: the id without its last segment (`backupName`). */
+  readonly name?: string;
 }
+
+/** `mydb` for `mydb/20261125T101500Z-ab12cd`, `team/mydb` for a nested one, `""` for a bare id. */
+export function backupName(id: string): string {
+  const slash = id.lastIndexOf("/");
+  return slash < 0 ? "" : id.slice(0, slash);
+}
+
+const nameOf = (b: RetentionCandidate) => b.name ?? backupName(b.id);
 
 export interface PrunePlan<T extends RetentionCandidate = RetentionCandidate> {
   readonly keep: T[];
   readonly remove: T[];
+  /** The same plan per backup name, names in alphabetical order. */
+  readonly names: ReadonlyArray<{ readonly name: string; readonly keep: T[]; readonly remove: T[] }>;
   /** Why each backup is kept or removed, by id: `["last 1/3", "daily 2026-11-25"]`. */
   readonly reasons: Map<string, string[]>;
 }
@@ -74,9 +92,48 @@ export function policyKeepsAnything(policy: RetentionPolicy): boolean {
   });
 }
 
-/** Decides, without touching anything, which backups a policy keeps and which it removes. */
+/** Throws INVALID_POLICY for a policy that keeps nothing (no rule, or every rule 0). */
+export function assertPolicyKeepsAnything(policy: RetentionPolicy): void {
+  if (!policyKeepsAnything(policy)) {
+    throw new BackupReadError(
+      "INVALID_POLICY",
+      "the retention policy keeps nothing: pass at least one of --keep-last, --keep-daily, --keep-weekly, --keep-monthly, --keep-yearly with a number > 0 (or -1 for unlimited)",
+    );
+  }
+}
+
+/**
+ * Decides, without touching anything, which backups a policy keeps and which it removes, for each
+ * backup name on its own.
+ */
 export function planPrune<T extends RetentionCandidate>(backups: readonly T[], policy: RetentionPolicy, now: Date): PrunePlan<T> {
+  assertPolicyKeepsAnything(policy);
+  const groups = new Map<string, T[]>();
+  for (const backup of backups) {
+    const list = groups.get(nameOf(backup)) ?? [];
+    list.push(backup);
+    groups.set(nameOf(backup), list);
+  }
   const reasons = new Map<string, string[]>();
+  const keep: T[] = [];
+  const remove: T[] = [];
+  const names: { name: string; keep: T[]; remove: T[] }[] = [];
+  for (const name of [...groups.keys()].sort()) {
+    const plan = planGroup(groups.get(name)!, policy, now, reasons);
+    keep.push(...plan.keep);
+    remove.push(...plan.remove);
+    names.push({ name, ...plan });
+  }
+  return { keep, remove, names, reasons };
+}
+
+/** The rules applied to the backups of one name. */
+function planGroup<T extends RetentionCandidate>(
+  backups: readonly T[],
+  policy: RetentionPolicy,
+  now: Date,
+  reasons: Map<string, string[]>,
+): { keep: T[]; remove: T[] } {
   const note = (id: string, reason: string) => {
     const list = reasons.get(id) ?? [];
     list.push(reason);
@@ -133,8 +190,8 @@ export function planPrune<T extends RetentionCandidate>(backups: readonly T[], p
       );
     }
   }
-  // Safety net: never remove every complete backup.
+  // Safety net: never remove every complete backup of a name.
   if (complete.length > 0 && !complete.some((b) => kept.has(b.id)))
     throw new Error("planPrune: would remove every complete backup");
-  return { keep, remove, reasons };
+  return { keep, remove };
 }

@@ -74,4 +74,28 @@ describe("catalog", () => {
     expect(result.removed).toEqual([]);
     expect(result.decisions[0]!.action).toBe("keep");
   });
+
+  it("prune applies the policy to each backup name: another database's only backup survives; --name limits the run", async () => {
+    const own = new LocalMappedDestination({ basePath: await mkdtemp(join(tmpdir(), "stowage-prune-names-")) });
+    const mine = [];
+    for (let d = 1; d <= 3; d++)
+      mine.push(await writeBackup(own, { name: "mydb", time: new Date(Date.UTC(2026, 10, d)), parts }));
+    const other = await writeBackup(own, { name: "otherdb", time: new Date("2020-01-01T00:00:00Z"), parts });
+    const third = await writeBackup(own, { name: "third", time: new Date(Date.UTC(2026, 9, 1)), parts });
+    const third2 = await writeBackup(own, { name: "third", time: new Date(Date.UTC(2026, 9, 2)), parts });
+
+    const onlyMine = await prune({ destination: own, policy: { keepLast: 1 }, dryRun: true, name: "mydb" });
+    expect(onlyMine.names.map((n) => n.name)).toEqual(["mydb"]);
+    expect(onlyMine.decisions.map((d) => d.id)).toEqual([mine[2]!.id, mine[1]!.id, mine[0]!.id]);
+
+    const result = await prune({ destination: own, policy: { keepLast: 1 } });
+    expect(result.names.map((n) => [n.name, n.removed.length])).toEqual([
+      ["mydb", 2],
+      ["otherdb", 0],
+      ["third", 1],
+    ]);
+    const left = (await listBackups(own)).map((e) => e.id).sort();
+    expect(left).toEqual([mine[2]!.id, other.id, third2.id].sort());
+    expect(left).not.toContain(third.id);
+  });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isoWeek, planPrune, type RetentionCandidate } from "../src/retention.ts";
+import { backupName, isoWeek, planPrune, type RetentionCandidate, type RetentionPolicy } from "../src/retention.ts";
 
 const now = new Date("2026-11-25T12:00:00Z");
 const b = (iso: string, complete = true, id = iso): RetentionCandidate => ({ id, time: new Date(iso), complete });
@@ -88,11 +88,13 @@ describe("planPrune", () => {
     expect(planPrune(list, { keepDaily: -1 }, now).remove).toEqual([]);
   });
 
-  it("never removes the newest complete backup, even when no rule keeps it", () => {
+  it("refuses a policy whose every rule is zero (it keeps nothing), like no policy at all", () => {
     const list = daily(3);
-    const plan = planPrune(list, { keepLast: 0 }, now);
-    expect(plan.keep.map((x) => x.id)).toEqual([list[0]!.id]);
-    expect(plan.reasons.get(list[0]!.id)).toEqual(["newest complete backup (always kept)"]);
+    for (const policy of [{}, { keepLast: 0 }, { keepLast: 0, keepDaily: 0, keepWeekly: 0, keepMonthly: 0, keepYearly: 0 }]) {
+      expect(() => planPrune(list, policy, now)).toThrow(expect.objectContaining({ code: "INVALID_POLICY" }));
+    }
+    expect(() => planPrune(list, { keepLast: 0, pruneIncompleteOlderThanMs: 1 }, now)).toThrow(/keeps nothing/);
+    expect(planPrune(list, { keepLast: 0, keepYearly: 1 }, now).keep.map((x) => x.id)).toEqual([list[0]!.id]);
   });
 
   it("only complete backups count: an incomplete newest backup does not use up keep-last", () => {
@@ -144,5 +146,88 @@ describe("planPrune", () => {
   it("a single complete backup is always kept", () => {
     const plan = planPrune([b("2020-01-01T00:00:00Z")], { keepDaily: 1 }, now);
     expect(plan.remove).toEqual([]);
+  });
+});
+
+describe("planPrune per backup name", () => {
+  /** A backup of `name` at `iso`, with a random id suffix that does not sort by time. */
+  const nb = (name: string, iso: string, suffix: string, complete = true): RetentionCandidate => ({
+    id: `${name}/${suffix}`,
+    time: new Date(iso),
+    complete,
+  });
+
+  it("two databases in one destination: keep-last 1 keeps each one's newest, never removes otherdb's only backup", () => {
+    const list = [
+      nb("mydb", "2026-11-25T02:00:00Z", "zz"),
+      nb("mydb", "2026-11-24T02:00:00Z", "aa"),
+      nb("mydb", "2026-11-23T02:00:00Z", "mm"),
+      nb("otherdb", "2026-01-01T00:00:00Z", "only"),
+    ];
+    const plan = planPrune(list, { keepLast: 1 }, now);
+    expect(ids(plan.keep)).toEqual(["mydb/zz", "otherdb/only"]);
+    expect(ids(plan.remove)).toEqual(["mydb/aa", "mydb/mm"]);
+    expect(plan.names.map((n) => [n.name, ids(n.keep), ids(n.remove)])).toEqual([
+      ["mydb", ["mydb/zz"], ["mydb/aa", "mydb/mm"]],
+      ["otherdb", ["otherdb/only"], []],
+    ]);
+  });
+
+  it("orders by time, not by id: ids that sort the other way round under one prefix", () => {
+    // Under the prefix "team/", names "team/a" and "team/b"; in each, the id order is the reverse of the time order.
+    const list = [
+      nb("team/a", "2026-11-20T00:00:00Z", "1-newest"),
+      nb("team/a", "2026-11-10T00:00:00Z", "5-middle"),
+      nb("team/a", "2026-11-01T00:00:00Z", "9-oldest"),
+      nb("team/b", "2026-11-01T00:00:00Z", "z-oldest"),
+      nb("team/b", "2026-11-24T00:00:00Z", "a-newest"),
+    ];
+    const plan = planPrune(list, { keepLast: 1 }, now);
+    expect(ids(plan.keep)).toEqual(["team/a/1-newest", "team/b/a-newest"]);
+    const lastTwo = planPrune(list, { keepLast: 2 }, now);
+    expect(ids(lastTwo.remove)).toEqual(["team/a/9-oldest"]);
+    expect(lastTwo.reasons.get("team/b/z-oldest")).toEqual(["last 2"]);
+    expect(backupName("team/a/20261125T101500Z-ab12cd")).toBe("team/a");
+    expect(backupName("bare")).toBe("");
+  });
+
+  const RULES: RetentionPolicy[] = [
+    { keepLast: 2 },
+    { keepDaily: 3 },
+    { keepWeekly: 2 },
+    { keepMonthly: 2 },
+    { keepYearly: 1 },
+    { keepLast: 1, keepDaily: 2, keepWeekly: 1, keepMonthly: 1, keepYearly: 1 },
+  ];
+
+  it("on every rule, each name is planned exactly as if it were alone, and keeps its newest complete backup", () => {
+    // Deterministic pseudo-random ages and counts (no flakiness): several names, different ages and counts.
+    let seed = 42;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const list: RetentionCandidate[] = [];
+    const names = ["alpha", "beta", "team/gamma", "team/delta", "solo"];
+    names.forEach((name, n) => {
+      const count = name === "solo" ? 1 : 2 + n * 4;
+      for (let i = 0; i < count; i++) {
+        const time = new Date(now.getTime() - Math.floor(rand() * 400) * 86_400_000 - Math.floor(rand() * 86_400_000));
+        list.push(nb(name, time.toISOString(), `${Math.floor(rand() * 1e9).toString(36)}`, rand() > 0.15 || i === 0));
+      }
+    });
+    for (const policy of RULES) {
+      const plan = planPrune(list, policy, now);
+      expect(plan.keep.length + plan.remove.length).toBe(list.length);
+      for (const name of names) {
+        const own = list.filter((x) => x.id.startsWith(`${name}/`));
+        const alone = planPrune(own, policy, now);
+        const group = plan.names.find((g) => g.name === name)!;
+        expect(ids(group.keep)).toEqual(ids(alone.keep));
+        expect(ids(group.remove)).toEqual(ids(alone.remove));
+        const newest = own.filter((x) => x.complete).sort((a, b) => b.time.getTime() - a.time.getTime())[0]!;
+        expect(ids(group.keep)).toContain(newest.id);
+      }
+    }
   });
 });

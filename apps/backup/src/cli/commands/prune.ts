@@ -15,6 +15,7 @@ interface PruneFlags {
   pruneIncomplete?: boolean;
   dryRun?: boolean;
   json?: boolean;
+  name?: string;
 }
 
 /** A keep count: a whole number ≥ 0, or -1 for unlimited (restic's convention). */
@@ -32,9 +33,11 @@ export function registerPrune(program: Command): void {
   program
     .command("prune")
     .description(
-      "delete backups a retention policy does not keep (restic's forget rules, UTC buckets); the newest complete backup is always kept",
+      "delete backups a retention policy does not keep (restic's forget rules, UTC buckets), applied to each backup name on its own; " +
+        "the newest complete backup of every name is always kept",
     )
     .requiredOption("--from <dest>", "destination URL")
+    .option("--name <name>", "only the backups of this name (the <name> folder, e.g. mydb)")
     .option("--keep-last <n>", "keep the n newest complete backups")
     .option("--keep-daily <n>", "keep the newest backup of each of the last n days that have one")
     .option("--keep-weekly <n>", "… of each of the last n ISO weeks")
@@ -57,20 +60,34 @@ export function registerPrune(program: Command): void {
           destination,
           policy,
           dryRun: opts.dryRun,
+          name: opts.name,
           onRemoved: (id) => {
             if (!opts.json) process.stderr.write(`deleted ${id}\n`);
           },
         }),
       );
+      const iso = (d: { time: Date }) => ({ ...d, time: d.time.toISOString() });
       if (opts.json) {
         process.stdout.write(
-          `${JSON.stringify({ ...result, decisions: result.decisions.map((d) => ({ ...d, time: d.time.toISOString() })) })}\n`,
+          `${JSON.stringify({
+            ...result,
+            decisions: result.decisions.map(iso),
+            names: result.names.map((n) => ({ ...n, decisions: n.decisions.map(iso) })),
+          })}\n`,
         );
         return;
       }
-      for (const d of result.decisions) {
-        const action = d.action === "keep" ? "keep  " : opts.dryRun ? "would remove" : "remove";
-        process.stdout.write(`${action.padEnd(12)}  ${d.id}  ${formatTime(d.time)}  ${d.reasons.join(", ")}\n`);
+      if (result.names.length === 0)
+        process.stdout.write(`no backups${opts.name ? ` named ${opts.name}` : ""} on ${opts.from}\n`);
+      for (const group of result.names) {
+        const removing = group.decisions.filter((d) => d.action === "remove").length;
+        process.stdout.write(
+          `${group.name || "(top level)"}: keep ${group.decisions.length - removing}, ${opts.dryRun ? "would remove" : "remove"} ${removing}\n`,
+        );
+        for (const d of group.decisions) {
+          const action = d.action === "keep" ? "keep" : opts.dryRun ? "would remove" : "remove";
+          process.stdout.write(`  ${action.padEnd(12)}  ${d.id}  ${formatTime(d.time)}  ${d.reasons.join(", ")}\n`);
+        }
       }
       const removeCount = result.decisions.filter((d) => d.action === "remove").length;
       process.stdout.write(
