@@ -6,14 +6,16 @@
  * SIGINT/SIGTERM. `startServer` is also what tests and the benchmark use.
  */
 import { serve } from "@hono/node-server";
+import { Redis } from "ioredis";
 import pino, { type Logger } from "pino";
 import { createApp } from "./app.ts";
 import { loadOrCreateSecret } from "./auth/secret.ts";
 import { createTokenService } from "./auth/tokens.ts";
-import { createWorkerValidator, type DiagramValidator, defaultValidationThreads, inThreadValidator } from "./bpmn/validator.ts";
+import { type BpmnWork, createBpmnPool, defaultBpmnThreads, inThreadBpmn } from "./bpmn/pool.ts";
 import { loadConfig, type ServiceConfig } from "./config.ts";
 import { createDatabase } from "./db/create-database.ts";
 import type { Database } from "./db/database.ts";
+import { createRateLimiter } from "./http/rate-limit.ts";
 
 export interface RunningServer {
   readonly url: string;
@@ -29,26 +31,41 @@ export async function startServer(config: ServiceConfig, logger: Logger): Promis
     poolSize: config.databasePoolSize,
   });
   if (migrations.applied.length) logger.info({ applied: migrations.applied }, "migrations applied");
-  const threads = config.validationThreads ?? defaultValidationThreads();
-  const validator: DiagramValidator = threads > 0 ? createWorkerValidator(threads) : inThreadValidator;
+  const threads = config.validationThreads ?? defaultBpmnThreads();
+  const bpmn: BpmnWork =
+    threads > 0
+      ? createBpmnPool({ threads, maxQueue: config.bpmnMaxQueue, maxElements: config.maxDiagramElements })
+      : inThreadBpmn(config.maxDiagramElements);
+  const redis = config.redisUrl
+    ? new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: false })
+    : undefined;
+  redis?.on("error", (err) => logger.warn({ err: err.message }, "redis unavailable; rate limits fall back to this process"));
+  const closeRedis = async () => {
+    if (redis) await redis.quit().catch(() => redis.disconnect());
+  };
   try {
     let secret = config.jwtSecret;
+    // Local accounts: always with the generated secret; with JWT_SECRET only when asked for.
+    let localSignup = config.jwtSecret !== undefined && config.localSignup === true;
     if (!secret && !config.jwksUrl) {
       const generated = await loadOrCreateSecret(config.dataDir);
       secret = generated.secret;
+      localSignup = config.localSignup !== false;
       logger.info(
         { file: generated.file, created: generated.created },
         "signing tokens with the generated secret kept in the data folder (set JWT_SECRET or JWKS_URL to use your own)",
       );
     }
-    const tokens = createTokenService({ secret, jwksUrl: config.jwksUrl, issuer: config.jwtIssuer });
+    const tokens = createTokenService({ secret, jwksUrl: config.jwksUrl, issuer: config.jwtIssuer, localSignup });
     const app = createApp({
       db,
       tokens,
       logger,
       maxDiagramBytes: config.maxDiagramBytes,
       publicUrl: config.publicUrl,
-      validator,
+      bpmn,
+      rateLimiter: createRateLimiter(config.rateLimits, redis),
+      trustProxy: config.trustProxy,
     });
     const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
       const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
@@ -64,12 +81,14 @@ export async function startServer(config: ServiceConfig, logger: Logger): Promis
       db,
       close: async () => {
         await new Promise<void>((resolve) => server.close(() => resolve()));
-        await validator.close();
+        await bpmn.close();
+        await closeRedis();
         await db.close();
       },
     };
   } catch (error) {
-    await validator.close();
+    await bpmn.close();
+    await closeRedis();
     await db.close();
     throw error;
   }

@@ -5,13 +5,13 @@
  * inserts an `auth.users` row; the migration's trigger creates the FREE profile in the same
  * transaction. `GET /auth/me` answers the caller's profile.
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { z } from "zod";
 import { hashPassword, verifyPassword } from "../auth/password.ts";
-import { signupDisabled } from "../auth/tokens.ts";
 import { ApiError, unauthorized } from "../errors.ts";
+import { clientIp } from "../http/rate-limit.ts";
 import { findUserByEmail, insertUser } from "../repo/users.ts";
-import { type AppDeps, type AppEnv, requireUser } from "./context.ts";
+import { type AppEnv, type ResolvedDeps, requireUser } from "./context.ts";
 import { readJson } from "./validation.ts";
 
 export const Credentials = z.object({
@@ -25,8 +25,20 @@ export const Credentials = z.object({
 /** Hash compared against when the email is unknown, so a wrong email costs as long as a wrong password. */
 let decoyHash: Promise<string> | undefined;
 
-export function authRoutes(deps: AppDeps): Hono<AppEnv> {
+export function authRoutes(deps: ResolvedDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+
+  /**
+   * The gate of both routes, before any password hash (one scrypt each) is computed: local sign-up
+   * on, then the per-address budget (before the body is parsed), then the per-email budget.
+   */
+  const admit = async (c: Context<AppEnv>) => {
+    deps.tokens.assertLocalSignup();
+    await deps.rateLimiter.consume("authIp", clientIp(c, deps.trustProxy));
+    const credentials = await readJson(c, Credentials);
+    await deps.rateLimiter.consume("authEmail", credentials.email);
+    return credentials;
+  };
 
   const answer = async (user: { id: string; email: string }) => {
     const token = await deps.tokens.issue(user);
@@ -43,8 +55,7 @@ export function authRoutes(deps: AppDeps): Hono<AppEnv> {
   };
 
   app.post("/signup", async (c) => {
-    const { email, password } = await readJson(c, Credentials);
-    if (!deps.tokens.issuesTokens) throw signupDisabled();
+    const { email, password } = await admit(c);
     const hash = await hashPassword(password);
     const user = await deps.db
       .asService(async (sql) => {
@@ -60,8 +71,7 @@ export function authRoutes(deps: AppDeps): Hono<AppEnv> {
   });
 
   app.post("/login", async (c) => {
-    const { email, password } = await readJson(c, Credentials);
-    if (!deps.tokens.issuesTokens) throw signupDisabled();
+    const { email, password } = await admit(c);
     const user = await deps.db.asService((sql) => findUserByEmail(sql, email));
     decoyHash ??= hashPassword("decoy password for unknown emails");
     let ok = false;

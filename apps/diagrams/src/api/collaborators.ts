@@ -1,41 +1,40 @@
 /**
  * @module api/collaborators
- * Sharing a project: the owner adds a user (by id or email) as viewer or editor, changes the role,
- * or removes them; anyone who can see the project lists its collaborators. Non-owners get 404.
+ * Sharing a project by invitation. `POST /projects/:id/collaborators` invites an email or a user id
+ * as viewer or editor: it first checks that the caller manages the project (404 otherwise), and then
+ * answers 201 with the invitation exactly the same way whether or not the email or id has an
+ * account: nothing is looked up. The invitee accepts (`POST /invitations/:id/accept`) and only then
+ * becomes a collaborator that the members see. Owners list and withdraw pending invitations
+ * (`GET|DELETE /projects/:id/invitations[/:invitationId]`), change a collaborator's role, or
+ * remove them; a collaborator may leave. Members list the collaborators.
  */
 import { Hono } from "hono";
 import { z } from "zod";
+import type { AuthClaims } from "../db/database.ts";
 import { ApiError, notFound } from "../errors.ts";
 import * as collaborators from "../repo/collaborators.ts";
-import { type AppDeps, type AppEnv, requireUser } from "./context.ts";
+import * as invitations from "../repo/invitations.ts";
+import { type AppEnv, type ResolvedDeps, requireUser } from "./context.ts";
 import { readJson, uuidParam } from "./validation.ts";
 
 const Role = z.enum(["viewer", "editor"]);
 
 export const AddCollaboratorBody = z
-  .object({ user_id: z.uuid().optional(), email: z.email().optional(), role: Role })
+  .object({ user_id: z.uuid().optional(), email: z.email().max(254).optional(), role: Role })
   .refine((b) => (b.user_id ? 1 : 0) + (b.email ? 1 : 0) === 1, { message: "send exactly one of user_id or email" });
 
 export const SetRoleBody = z.object({ role: Role });
 
-export function collaboratorRoutes(deps: AppDeps): Hono<AppEnv> {
+export function collaboratorRoutes(deps: ResolvedDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const { db } = deps;
 
-  const setRole = async (
-    claims: ReturnType<typeof requireUser>,
-    projectId: string,
-    userId: string,
-    role: "viewer" | "editor",
-  ) => {
-    if (userId === claims.sub) throw new ApiError(400, "VALIDATION_FAILED", "user_id: the owner cannot be a collaborator");
-    return db.asUser(claims, async (sql) => {
+  /** Runs `fn` when the caller manages the live project; 404 (revealing nothing) otherwise. */
+  const asManager = <T>(claims: AuthClaims, projectId: string, fn: Parameters<typeof db.asUser<T>>[1]) =>
+    db.asUser(claims, async (sql) => {
       if (!(await collaborators.managesProject(sql, projectId))) throw notFound("project");
-      const row = await collaborators.upsertCollaborator(sql, projectId, userId, role);
-      if (!row) throw notFound("project");
-      return row;
+      return fn(sql);
     });
-  };
 
   app.get("/:projectId/collaborators", async (c) => {
     const claims = requireUser(c);
@@ -52,10 +51,31 @@ export function collaboratorRoutes(deps: AppDeps): Hono<AppEnv> {
     const claims = requireUser(c);
     const projectId = uuidParam(c, "projectId");
     const body = await readJson(c, AddCollaboratorBody);
-    const userId = body.user_id ?? (await db.asService((sql) => collaborators.profileIdByEmail(sql, body.email!)));
-    if (!userId) throw notFound(`user with email ${body.email}`);
-    const collaborator = await setRole(claims, projectId, userId, body.role);
-    return c.json({ collaborator }, 201);
+    if (body.user_id === claims.sub || (body.email && body.email.toLowerCase() === claims.email?.toLowerCase())) {
+      throw new ApiError(400, "VALIDATION_FAILED", "you cannot invite yourself");
+    }
+    const invitation = await asManager(claims, projectId, (sql) =>
+      invitations.upsertInvitation(sql, projectId, body.email ? { email: body.email } : { userId: body.user_id! }, body.role),
+    );
+    if (!invitation) throw notFound("project");
+    return c.json({ invitation }, 201);
+  });
+
+  app.get("/:projectId/invitations", async (c) => {
+    const claims = requireUser(c);
+    const projectId = uuidParam(c, "projectId");
+    const items = await asManager(claims, projectId, (sql) => invitations.listProjectInvitations(sql, projectId));
+    return c.json({ items });
+  });
+
+  app.delete("/:projectId/invitations/:invitationId", async (c) => {
+    const claims = requireUser(c);
+    const projectId = uuidParam(c, "projectId");
+    const id = uuidParam(c, "invitationId");
+    await asManager(claims, projectId, async (sql) => {
+      if (!(await invitations.deleteInvitation(sql, id, projectId))) throw notFound("invitation");
+    });
+    return c.body(null, 204);
   });
 
   app.put("/:projectId/collaborators/:userId", async (c) => {
@@ -63,7 +83,12 @@ export function collaboratorRoutes(deps: AppDeps): Hono<AppEnv> {
     const projectId = uuidParam(c, "projectId");
     const userId = uuidParam(c, "userId");
     const { role } = await readJson(c, SetRoleBody);
-    const collaborator = await setRole(claims, projectId, userId, role);
+    const collaborator = await asManager(claims, projectId, (sql) =>
+      collaborators.setCollaboratorRole(sql, projectId, userId, role),
+    );
+    if (!collaborator) {
+      throw notFound("collaborator (to add someone, invite them with POST /projects/{projectId}/collaborators)");
+    }
     return c.json({ collaborator });
   });
 
@@ -72,7 +97,8 @@ export function collaboratorRoutes(deps: AppDeps): Hono<AppEnv> {
     const projectId = uuidParam(c, "projectId");
     const userId = uuidParam(c, "userId");
     await db.asUser(claims, async (sql) => {
-      if (!(await collaborators.managesProject(sql, projectId))) throw notFound("project");
+      // A collaborator may leave; everything else is for the project's owners.
+      if (userId !== claims.sub && !(await collaborators.managesProject(sql, projectId))) throw notFound("project");
       if (!(await collaborators.removeCollaborator(sql, projectId, userId))) throw notFound("collaborator");
     });
     return c.body(null, 204);

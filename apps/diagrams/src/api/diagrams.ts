@@ -5,31 +5,48 @@
  * thumbnail), save new content with optimistic concurrency, soft delete, restore, purge, trash.
  */
 import { type Context, Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
 import { defaultDiagramXml } from "../bpmn/default-diagram.ts";
 import { assertDiagramSize } from "../bpmn/validate.ts";
-import { inThreadValidator } from "../bpmn/validator.ts";
 import { ApiError, notFound } from "../errors.ts";
+import { allowBody, JSON_BODY_LIMIT } from "../http/body-limit.ts";
+import { attachmentDisposition, sniffRasterImage, USER_CONTENT_HEADERS } from "../http/user-content.ts";
 import * as diagrams from "../repo/diagrams.ts";
 import { saveDiagram } from "../repo/versions.ts";
-import { type AppDeps, type AppEnv, optionalUser, requireUser } from "./context.ts";
+import { type AppEnv, optionalUser, type ResolvedDeps, requireUser } from "./context.ts";
 import { DeleteQuery } from "./projects.ts";
-import { JsonObject, PageQuery, readJson, readQuery, uuidParam } from "./validation.ts";
+import { CappedJsonObject, MAX_INT32, PageQuery, readJson, readQuery, uuidParam } from "./validation.ts";
 
 const Title = z.string().trim().min(1, "title must not be empty").max(255);
+/** Length of a thumbnail data URL (base64 of a ~1.5 MiB image); it counts toward the plan's storage. */
+export const MAX_THUMBNAIL_CHARS = 2 * 1024 * 1024;
+
+const RASTER_DATA_URL = /^data:image\/(png|jpeg|webp);base64,([A-Za-z0-9+/]+={0,2})$/;
+
+/** The image bytes of a thumbnail data URL, or null when it is not a PNG/JPEG/WebP data URL. */
+function thumbnailBytes(dataUrl: string): Buffer | null {
+  const match = RASTER_DATA_URL.exec(dataUrl);
+  if (!match) return null;
+  const bytes = Buffer.from(match[2]!, "base64");
+  return sniffRasterImage(bytes) === null ? null : bytes;
+}
+
+/**
+ * Only raster images, checked by their bytes: an SVG (which can carry script) or a file renamed to
+ * .png is refused, and so is a link to another site (it would be a redirect to anywhere).
+ */
 const Thumbnail = z
   .string()
-  .max(2 * 1024 * 1024, "thumbnail must be at most 2 MiB")
-  .refine((t) => /^https?:\/\//.test(t) || /^data:image\/(png|jpeg|svg\+xml|webp);base64,[A-Za-z0-9+/=]+$/.test(t), {
-    message: "thumbnail must be an http(s) URL or a data:image/...;base64 URL",
+  .max(MAX_THUMBNAIL_CHARS, "thumbnail must be at most 2 MiB")
+  .refine((t) => thumbnailBytes(t) !== null, {
+    message: "thumbnail must be a data:image/png, image/jpeg or image/webp;base64 URL whose bytes are that image",
   });
 
 export const CreateDiagramBody = z.object({
   title: Title.optional(),
   project_id: z.uuid().nullable().optional(),
   bpmn_xml: z.string().min(1).optional(),
-  metadata: JsonObject.optional(),
+  metadata: CappedJsonObject.optional(),
   is_public: z.boolean().optional(),
 });
 
@@ -38,7 +55,7 @@ export const PatchDiagramBody = z
     title: Title,
     project_id: z.uuid().nullable(),
     is_public: z.boolean(),
-    metadata: JsonObject,
+    metadata: CappedJsonObject,
     thumbnail: Thumbnail.nullable(),
   })
   .partial()
@@ -48,7 +65,7 @@ export const PatchDiagramBody = z
 
 export const SaveContentBody = z.object({
   bpmn_xml: z.string().min(1),
-  base_version: z.number().int().min(1),
+  base_version: z.number().int().min(1).max(MAX_INT32),
   message: z.string().max(2000).nullable().optional(),
 });
 
@@ -64,19 +81,6 @@ export const ListDiagramsQuery = PageQuery.extend({
 /** JSON escaping can double a document's size; the exact XML size is checked after parsing. */
 const jsonLimit = (maxXml: number) => maxXml * 2 + 64 * 1024;
 
-function tooLarge(maxBytes: number) {
-  return () => {
-    throw new ApiError(
-      413,
-      "PAYLOAD_TOO_LARGE",
-      `the request body is over the limit for a ${maxBytes}-byte diagram (MAX_DIAGRAM_BYTES)`,
-      {
-        max_bytes: maxBytes,
-      },
-    );
-  };
-}
-
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 function decodeUpload(bytes: ArrayBuffer): string {
@@ -87,14 +91,16 @@ function decodeUpload(bytes: ArrayBuffer): string {
   }
 }
 
-export function diagramRoutes(deps: AppDeps): Hono<AppEnv> {
+export function diagramRoutes(deps: ResolvedDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const { db, maxDiagramBytes } = deps;
-  const validator = deps.validator ?? inThreadValidator;
+  const validator = deps.bpmn;
   const base = deps.publicUrl ?? "";
   const thumbnailUrl: diagrams.ThumbnailUrl = (id) => `${base}/diagrams/${id}/thumbnail`;
-  const limitJson = bodyLimit({ maxSize: jsonLimit(maxDiagramBytes), onError: tooLarge(maxDiagramBytes) });
-  const limitUpload = bodyLimit({ maxSize: maxDiagramBytes + 64 * 1024, onError: tooLarge(maxDiagramBytes) });
+  const what = `a diagram of at most ${maxDiagramBytes} bytes (MAX_DIAGRAM_BYTES)`;
+  const limitJson = allowBody(jsonLimit(maxDiagramBytes), what);
+  const limitUpload = allowBody(maxDiagramBytes + 64 * 1024, what);
+  const limitPatch = allowBody(MAX_THUMBNAIL_CHARS + JSON_BODY_LIMIT, "a diagram's fields and thumbnail");
 
   app.post("/", limitJson, async (c) => {
     const claims = requireUser(c);
@@ -148,8 +154,13 @@ export function diagramRoutes(deps: AppDeps): Hono<AppEnv> {
     const diagram = await db.asUser(optionalUser(c), (sql) => diagrams.getDiagram(sql, id, thumbnailUrl));
     if (!diagram) throw notFound("diagram");
     if (wantsXml(c)) {
-      c.header("X-Diagram-Version", String(diagram.version));
-      return c.body(diagram.bpmn_xml, 200, { "Content-Type": "application/xml; charset=utf-8" });
+      // User content: a download, never a page of this origin (see http/user-content.ts).
+      return c.body(diagram.bpmn_xml, 200, {
+        ...USER_CONTENT_HEADERS,
+        "Content-Type": "application/xml; charset=utf-8",
+        "Content-Disposition": attachmentDisposition(`${diagram.title}.bpmn`),
+        "X-Diagram-Version": String(diagram.version),
+      });
     }
     return c.json({ diagram });
   });
@@ -158,14 +169,18 @@ export function diagramRoutes(deps: AppDeps): Hono<AppEnv> {
     const id = uuidParam(c, "diagramId");
     const thumbnail = await db.asUser(optionalUser(c), (sql) => diagrams.getThumbnail(sql, id));
     if (!thumbnail) throw notFound("thumbnail");
-    if (/^https?:\/\//.test(thumbnail)) return c.redirect(thumbnail, 302);
-    const match = /^data:([^;]+);base64,(.*)$/s.exec(thumbnail);
-    const type = match?.[1] ?? "image/png";
-    const data = Buffer.from(match?.[2] ?? thumbnail, "base64");
-    return c.body(new Uint8Array(data), 200, { "Content-Type": type, "Cache-Control": "private, max-age=60" });
+    // Stored before raster-only checks existed, a link or an SVG is not served (no redirects).
+    const bytes = thumbnailBytes(thumbnail);
+    const type = bytes && sniffRasterImage(bytes);
+    if (!bytes || !type) throw notFound("thumbnail (the stored one is not a PNG, JPEG or WebP image; upload a new one)");
+    return c.body(new Uint8Array(bytes), 200, {
+      ...USER_CONTENT_HEADERS,
+      "Content-Type": type,
+      "Cache-Control": "private, max-age=60",
+    });
   });
 
-  app.patch("/:diagramId", limitJson, async (c) => {
+  app.patch("/:diagramId", limitPatch, async (c) => {
     const claims = requireUser(c);
     const id = uuidParam(c, "diagramId");
     const body = await readJson(c, PatchDiagramBody);

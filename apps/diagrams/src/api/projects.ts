@@ -8,16 +8,16 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { notFound } from "../errors.ts";
 import * as projects from "../repo/projects.ts";
-import { type AppDeps, type AppEnv, requireUser } from "./context.ts";
-import { JsonObject, PageQuery, readJson, readQuery, uuidParam } from "./validation.ts";
+import { type AppEnv, type ResolvedDeps, requireUser } from "./context.ts";
+import { CappedJsonObject, PageQuery, readJson, readQuery, uuidParam } from "./validation.ts";
 
 const Name = z.string().trim().min(1, "name must not be empty").max(255);
 
 export const CreateProjectBody = z.object({
   name: Name,
   description: z.string().max(10_000).nullable().optional(),
-  settings: JsonObject.optional(),
-  metadata: JsonObject.optional(),
+  settings: CappedJsonObject.optional(),
+  metadata: CappedJsonObject.optional(),
   is_public: z.boolean().optional(),
 });
 
@@ -33,7 +33,7 @@ export const DeleteQuery = z.object({
   permanent: z.enum(["true", "false"]).default("false"),
 });
 
-export function projectRoutes(deps: AppDeps): Hono<AppEnv> {
+export function projectRoutes(deps: ResolvedDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const { db } = deps;
 

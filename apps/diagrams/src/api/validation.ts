@@ -6,6 +6,7 @@
 import type { Context } from "hono";
 import { type ZodType, z } from "zod";
 import { ApiError } from "../errors.ts";
+import { jsonBytes, MAX_JSON_FIELD_BYTES } from "../http/body-limit.ts";
 
 function describe(error: z.ZodError, where: string): string {
   return error.issues
@@ -24,7 +25,8 @@ export async function readJson<T>(c: Context, schema: ZodType<T>): Promise<T> {
   let body: unknown;
   try {
     body = await c.req.json();
-  } catch {
+  } catch (error) {
+    if (error instanceof ApiError) throw error; // e.g. 413 from the body limit
     throw new ApiError(400, "VALIDATION_FAILED", "body: expected a JSON object (Content-Type: application/json)");
   }
   return parseWith(schema, body, "body");
@@ -46,6 +48,14 @@ export const PageQuery = z.object({
   cursor: z.string().min(1).max(512).optional(),
 });
 
-export const VersionNumber = z.coerce.number().int().min(1);
+/** PostgreSQL `integer`: version numbers, base versions and version cursors stay below 2^31. */
+export const MAX_INT32 = 2_147_483_647;
+
+export const VersionNumber = z.coerce.number().int().min(1).max(MAX_INT32, `must be at most ${MAX_INT32}`);
 
 export const JsonObject = z.record(z.string(), z.unknown());
+
+/** A JSON object field stored in a jsonb column: at most MAX_JSON_FIELD_BYTES (64 KiB) of JSON. */
+export const CappedJsonObject = JsonObject.refine((v) => jsonBytes(v) <= MAX_JSON_FIELD_BYTES, {
+  message: `must be at most ${MAX_JSON_FIELD_BYTES} bytes of JSON (64 KiB)`,
+});

@@ -5,25 +5,30 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { diffDiagrams } from "../bpmn/diff.ts";
+import { diffCacheKey } from "../bpmn/diff-cache.ts";
 import { notFound } from "../errors.ts";
+import { ANONYMOUS_DIFF_POINTS, clientIp } from "../http/rate-limit.ts";
 import * as versions from "../repo/versions.ts";
-import { type AppDeps, type AppEnv, optionalUser, requireUser } from "./context.ts";
-import { parseWith, readQuery, uuidParam, VersionNumber } from "./validation.ts";
+import { type AppEnv, optionalUser, type ResolvedDeps, requireUser } from "./context.ts";
+import { MAX_INT32, parseWith, readQuery, uuidParam, VersionNumber } from "./validation.ts";
 
 export const ListVersionsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().regex(/^\d+$/, "cursor: pass next_cursor unchanged").optional(),
+  cursor: z
+    .string()
+    .regex(/^\d{1,10}$/, "cursor: pass next_cursor unchanged")
+    .refine((v) => Number(v) <= MAX_INT32, "cursor: pass next_cursor unchanged")
+    .optional(),
 });
 
-export const RestoreVersionBody = z.object({ base_version: z.number().int().min(1).optional() }).default({});
+export const RestoreVersionBody = z.object({ base_version: z.number().int().min(1).max(MAX_INT32).optional() }).default({});
 
 export const DiffQuery = z.object({
   from: VersionNumber,
   to: VersionNumber.optional(),
 });
 
-export function versionRoutes(deps: AppDeps): Hono<AppEnv> {
+export function versionRoutes(deps: ResolvedDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const { db } = deps;
 
@@ -67,19 +72,35 @@ export function versionRoutes(deps: AppDeps): Hono<AppEnv> {
     return c.json({ ...saved, restored_from: number });
   });
 
+  // Both documents are parsed on the worker pool; the result is cached by (diagram, from, to).
+  // Permission is decided by the database first, on every request, cached or not.
   app.get("/:diagramId/diff", async (c) => {
     const id = uuidParam(c, "diagramId");
     const q = readQuery(c, DiffQuery);
-    const [a, b] = await db.asUser(optionalUser(c), async (sql) => {
+    const claims = optionalUser(c);
+    // An anonymous diff spends more of the address's budget (one point was spent in app.ts).
+    if (!claims) await deps.rateLimiter.consume("anonymous", clientIp(c, deps.trustProxy), ANONYMOUS_DIFF_POINTS - 1);
+    const pair = await db.asUser(claims, async (sql) => {
       const current = await visible(sql, id);
       const to = q.to ?? current;
+      const present = await versions.existingVersions(sql, id, [q.from, to]);
+      if (!present.includes(q.from)) throw notFound(`version ${q.from}`);
+      if (!present.includes(to)) throw notFound(`version ${to}`);
+      const key = diffCacheKey(id, q.from, to);
+      const cached = await deps.diffCache.get(key);
+      if (cached) return { to, key, cached };
       // One connection, one query at a time.
-      return [await versions.getVersion(sql, id, q.from), await versions.getVersion(sql, id, to)] as const;
+      const a = await versions.getVersion(sql, id, q.from);
+      const b = await versions.getVersion(sql, id, to);
+      if (!a || !b) throw notFound(`version ${a ? to : q.from}`);
+      return { to, key, a: a.bpmn_xml, b: b.bpmn_xml };
     });
-    if (!a) throw notFound(`version ${q.from}`);
-    if (!b) throw notFound(`version ${q.to}`);
-    const changes = await diffDiagrams(a.bpmn_xml, b.bpmn_xml);
-    return c.json({ from: a.version, to: b.version, ...changes });
+    let changes = pair.cached;
+    if (!changes) {
+      changes = await deps.bpmn.diff(pair.a!, pair.b!);
+      await deps.diffCache.set(pair.key, changes);
+    }
+    return c.json({ from: q.from, to: pair.to, ...changes });
   });
 
   return app;

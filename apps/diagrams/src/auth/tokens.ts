@@ -35,8 +35,13 @@ export interface IssuedToken {
 }
 
 export interface TokenService {
-  /** False when tokens come from another issuer (JWKS_URL): local sign-up and sign-in are disabled. */
+  /**
+   * Whether local sign-up and sign-in are on: only with a signing secret AND `localSignup` (the
+   * generated secret, or LOCAL_SIGNUP=true next to JWT_SECRET). Off with JWKS_URL (another issuer).
+   */
   readonly issuesTokens: boolean;
+  /** Throws 403 SIGNUP_DISABLED (saying why) unless local sign-up is on. */
+  assertLocalSignup(): void;
   /** Verifies a bearer token. Null for a Supabase `anon` key (the caller is anonymous); throws 401 otherwise. */
   verify(token: string): Promise<AuthClaims | null>;
   /** Issues a token for a local user; throws 403 SIGNUP_DISABLED when tokens come from a JWKS (another issuer). */
@@ -45,6 +50,11 @@ export interface TokenService {
 
 export interface TokenServiceOptions {
   readonly secret?: string | undefined;
+  /**
+   * Issue tokens for local accounts. A JWT_SECRET may be Supabase's own secret, valid for the whole
+   * Supabase project: minting tokens with it is opt-in (LOCAL_SIGNUP=true). Default false.
+   */
+  readonly localSignup?: boolean | undefined;
   readonly jwksUrl?: string | undefined;
   readonly issuer?: string | undefined;
   readonly ttlSeconds?: number;
@@ -58,7 +68,8 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
   const jwks = jwksUrl ? createRemoteJWKSet(new URL(jwksUrl)) : undefined;
 
   async function verifyPayload(token: string): Promise<JWTPayload> {
-    const opts = issuer ? { issuer } : {};
+    // A token without exp would be valid forever: refused, whoever signed it.
+    const opts = { requiredClaims: ["exp"], ...(issuer ? { issuer } : {}) };
     if (jwks) return (await jwtVerify(token, jwks, opts)).payload;
     return (await jwtVerify(token, hmacKey!, { ...opts, algorithms: ["HS256"] })).payload;
   }
@@ -72,6 +83,9 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
       payload = await verifyPayload(token);
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired) throw unauthorized("the access token has expired");
+      if (error instanceof joseErrors.JWTClaimValidationFailed && error.claim === "exp") {
+        throw unauthorized("the access token has no expiry (exp); tokens without one are refused");
+      }
       throw unauthorized("the access token is invalid");
     }
     if (payload.role === "anon") return { claims: null, exp: payload.exp };
@@ -83,7 +97,10 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
   }
 
   return {
-    issuesTokens: hmacKey !== undefined,
+    issuesTokens: hmacKey !== undefined && options.localSignup === true,
+    assertLocalSignup() {
+      if (!hmacKey || options.localSignup !== true) throw signupDisabled(jwksUrl ? "jwks" : "secret");
+    },
     async verify(token) {
       const hit = verified.get(token);
       if (hit) return hit.claims;
@@ -96,7 +113,7 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
     },
 
     async issue(user) {
-      if (!hmacKey) throw signupDisabled();
+      if (!hmacKey || options.localSignup !== true) throw signupDisabled(jwksUrl ? "jwks" : "secret");
       const now = Math.floor(Date.now() / 1000);
       let jwt = new SignJWT({ role: "authenticated", email: user.email })
         .setProtectedHeader({ alg: "HS256", typ: "JWT" })
@@ -110,10 +127,12 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
   };
 }
 
-export function signupDisabled(): ApiError {
+export function signupDisabled(reason: "jwks" | "secret"): ApiError {
   return new ApiError(
     403,
     "SIGNUP_DISABLED",
-    "local sign-up and sign-in are disabled because tokens are verified against JWKS_URL; sign in with your identity provider",
+    reason === "jwks"
+      ? "local sign-up and sign-in are disabled because tokens are verified against JWKS_URL; sign in with your identity provider"
+      : "local sign-up and sign-in are disabled because JWT_SECRET is set (it may be your Supabase project's secret); sign in with your identity provider, or set LOCAL_SIGNUP=true to let this service create accounts",
   );
 }

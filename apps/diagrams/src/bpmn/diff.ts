@@ -6,7 +6,6 @@
  */
 import { diff } from "bpmn-js-differ";
 import type { ModdleElement } from "bpmn-moddle";
-import { parseBpmn } from "./validate.ts";
 
 export interface DiagramDiffEntry {
   readonly id: string;
@@ -33,8 +32,8 @@ function plain(value: unknown): unknown {
   return value === undefined ? null : String(value);
 }
 
-export async function diffDiagrams(oldXml: string, newXml: string): Promise<DiagramDiff> {
-  const [a, b] = await Promise.all([parseBpmn(oldXml), parseBpmn(newXml)]);
+/** Diff of two parsed documents (tasks.ts parses them on the worker pool, with the element cap). */
+export function diffParsed(a: ModdleElement, b: ModdleElement): DiagramDiff {
   const changes = diff(a, b);
   const byId = <T>(rows: T[]) =>
     rows.sort((x, y) => String((x as DiagramDiffEntry).id).localeCompare((y as DiagramDiffEntry).id));

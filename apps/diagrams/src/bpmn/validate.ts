@@ -37,9 +37,10 @@ export function assertDiagramSize(bytes: number, maxBytes: number): void {
   }
 }
 
-type ParseOutcome = { ok: true; root: ModdleElement } | { ok: false; message: string; cause?: unknown };
+export type ParseOutcome = { ok: true; root: ModdleElement } | { ok: false; message: string; cause?: unknown };
 
-async function parse(xml: string): Promise<ParseOutcome> {
+/** Parses `xml` with bpmn-moddle: the definitions element, or the 422 message. Never throws. */
+export async function parseOutcome(xml: string): Promise<ParseOutcome> {
   moddle ??= new BpmnModdle();
   let result: Awaited<ReturnType<BpmnModdle["fromXML"]>>;
   try {
@@ -58,7 +59,7 @@ async function parse(xml: string): Promise<ParseOutcome> {
 
 /** Parses `xml` as BPMN 2.0 and returns the definitions element; throws ApiError 422 with the parser's message. */
 export async function parseBpmn(xml: string): Promise<ModdleElement> {
-  const outcome = await parse(xml);
+  const outcome = await parseOutcome(xml);
   if (!outcome.ok) throw invalidBpmn(outcome.message, outcome.cause);
   return outcome.root;
 }
@@ -68,7 +69,7 @@ export async function parseBpmn(xml: string): Promise<ModdleElement> {
  * out, so it can run in a worker thread (validator.ts).
  */
 export async function findBpmnProblem(xml: string): Promise<string | null> {
-  const outcome = await parse(xml);
+  const outcome = await parseOutcome(xml);
   return outcome.ok ? null : outcome.message;
 }
 

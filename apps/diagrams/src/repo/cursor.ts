@@ -20,7 +20,39 @@ export interface CursorKey {
   readonly id: string;
 }
 
-const KeySchema = z.tuple([z.string().min(1).max(64), z.uuid()]);
+/**
+ * `updated_at::text` as PostgreSQL writes it with DateStyle ISO: `2026-12-02 08:28:54.123456+00`
+ * (fraction and offset minutes optional). Checked here, calendar included, so a cursor that decodes
+ * but carries something else answers 400 instead of reaching PostgreSQL's timestamp parser.
+ */
+const TIMESTAMP_TEXT = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?[+-](\d{2})(:\d{2}){0,2}$/;
+
+function isTimestampText(text: string): boolean {
+  const m = TIMESTAMP_TEXT.exec(text);
+  if (!m) return false;
+  const [year, month, day, hour, minute, second, offset] = [m[1], m[2], m[3], m[4], m[5], m[6], m[8]].map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const date = new Date(Date.UTC(year, month - 1, day));
+  return (
+    year >= 1 &&
+    date.getUTCFullYear() === year &&
+    date.getUTCMonth() === month - 1 &&
+    date.getUTCDate() === day &&
+    hour <= 23 &&
+    minute <= 59 &&
+    second <= 59 &&
+    offset <= 15
+  );
+}
+
+const KeySchema = z.tuple([z.string().min(1).max(64).refine(isTimestampText), z.uuid()]);
 
 export function encodeCursor(key: CursorKey): string {
   return Buffer.from(JSON.stringify([key.updatedAt, key.id]), "utf8").toString("base64url");

@@ -29,21 +29,22 @@ export interface DiagramWithXml extends DiagramMeta {
 
 interface MetaRow extends Omit<DiagramMeta, "thumbnail_url"> {
   has_thumbnail: boolean;
-  thumbnail_link: string | null;
   updated_at_key: string;
 }
 
 const META = `d.id, d.project_id, d.profile_id, d.title, d.metadata, d.version, d.is_public, d.xml_bytes,
   d.deleted_at, d.created_at, d.updated_at, d.updated_at::text as updated_at_key,
-  d.thumbnail is not null as has_thumbnail,
-  case when d.thumbnail ~ '^https?://' then d.thumbnail end as thumbnail_link`;
+  coalesce(d.thumbnail like 'data:image/%', false) as has_thumbnail`;
 
-/** Builds thumbnail URLs: an http(s) thumbnail is already a URL; an inline image is served by the API. */
+/**
+ * Builds thumbnail URLs: an uploaded image is served by the API. A link stored before thumbnails
+ * had to be images is not passed on (a client would load whatever it points to).
+ */
 export type ThumbnailUrl = (diagramId: string) => string;
 
 function toMeta(row: MetaRow, thumbnailUrl: ThumbnailUrl): DiagramMeta {
-  const { has_thumbnail, thumbnail_link, updated_at_key: _k, ...rest } = row;
-  return { ...rest, thumbnail_url: thumbnail_link ?? (has_thumbnail ? thumbnailUrl(row.id) : null) };
+  const { has_thumbnail, updated_at_key: _k, ...rest } = row;
+  return { ...rest, thumbnail_url: has_thumbnail ? thumbnailUrl(row.id) : null };
 }
 
 export interface NewDiagram {

@@ -90,6 +90,15 @@ export async function listVersions(
   return { items, next_before: hasMore ? items[items.length - 1]!.version : null };
 }
 
+/** Which of `numbers` are versions of the diagram the caller can read (no XML read). */
+export async function existingVersions(sql: SqlExecutor, diagramId: string, numbers: number[]): Promise<number[]> {
+  const { rows } = await sql.query<{ version: number }>(
+    "select v.version from public.diagram_versions v where v.diagram_id = $1 and v.version = any($2::integer[])",
+    [diagramId, numbers],
+  );
+  return rows.map((r) => r.version);
+}
+
 export async function getVersion(
   sql: SqlExecutor,
   diagramId: string,

@@ -11,10 +11,11 @@ import path from "node:path";
 import { gunzipSync, inflateSync } from "node:zlib";
 import pg from "pg";
 import pino from "pino";
-import { createApp } from "../../src/app.ts";
+import { type AppDeps, createApp } from "../../src/app.ts";
 import { createTokenService, type TokenService } from "../../src/auth/tokens.ts";
 import { createDatabase } from "../../src/db/create-database.ts";
 import type { Database } from "../../src/db/database.ts";
+import { createRateLimiter, type RateLimitConfig } from "../../src/http/rate-limit.ts";
 
 export const PG_URL = process.env.STOWAGE_TEST_PG_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
 export const TEST_SECRET = "test-secret-for-the-diagram-api-0123456789abcdef";
@@ -34,7 +35,17 @@ function withDatabase(url: string, name: string): string {
   return u.toString();
 }
 
-export async function createPgHarness(opts: { maxDiagramBytes?: number } = {}): Promise<Harness> {
+/** Budgets so large that only the rate-limit tests (which pass their own) ever reach them. */
+export const UNLIMITED_RATES: RateLimitConfig = {
+  anonymous: { points: 1_000_000, windowSeconds: 60 },
+  authIp: { points: 1_000_000, windowSeconds: 60 },
+  authEmail: { points: 1_000_000, windowSeconds: 60 },
+};
+
+/** Options of the app under test; anything of AppDeps may be overridden. */
+export type HarnessOptions = Partial<Omit<AppDeps, "db" | "tokens">> & { localSignup?: boolean };
+
+export async function createPgHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const name = `stowage_diagrams_api_${randomBytes(6).toString("hex")}`;
   const admin = new pg.Client({ connectionString: PG_URL });
   await admin.connect();
@@ -42,7 +53,7 @@ export async function createPgHarness(opts: { maxDiagramBytes?: number } = {}): 
   await admin.end();
   const databaseUrl = withDatabase(PG_URL, name);
   const { db } = await createDatabase({ databaseUrl, poolSize: 20 });
-  const h = build(db, databaseUrl, opts.maxDiagramBytes);
+  const h = build(db, databaseUrl, opts);
   return {
     ...h,
     close: async () => {
@@ -55,10 +66,10 @@ export async function createPgHarness(opts: { maxDiagramBytes?: number } = {}): 
   };
 }
 
-export async function createPgliteHarness(): Promise<Harness> {
+export async function createPgliteHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const dir = await mkdtemp(path.join(tmpdir(), "stowage-diagrams-pglite-"));
   const { db } = await createDatabase({ dataDir: dir });
-  const h = build(db, undefined);
+  const h = build(db, undefined, opts);
   return {
     ...h,
     close: async () => {
@@ -68,9 +79,18 @@ export async function createPgliteHarness(): Promise<Harness> {
   };
 }
 
-function build(db: Database, databaseUrl: string | undefined, maxDiagramBytes = 5 * 1024 * 1024) {
-  const tokens = createTokenService({ secret: TEST_SECRET });
-  const app = createApp({ db, tokens, logger: pino({ level: "silent" }), maxDiagramBytes });
+function build(db: Database, databaseUrl: string | undefined, opts: HarnessOptions) {
+  const { localSignup = true, ...deps } = opts;
+  const tokens = createTokenService({ secret: TEST_SECRET, localSignup });
+  const app = createApp({
+    logger: pino({ level: "silent" }),
+    maxDiagramBytes: 5 * 1024 * 1024,
+    rateLimiter: createRateLimiter(UNLIMITED_RATES),
+    trustProxy: true,
+    ...deps,
+    db,
+    tokens,
+  });
   return { db, tokens, app, databaseUrl };
 }
 

@@ -152,7 +152,16 @@ describe("collaborators", () => {
       json: { email: bob.email, role: "viewer" },
     });
     expect(add.status).toBe(201);
-    expect(add.body.collaborator).toMatchObject({ user_id: bob.id, role: "viewer" });
+    // An invitation: Bob is not a member until he accepts.
+    expect(add.body.invitation).toMatchObject({ email: bob.email, user_id: null, role: "viewer" });
+    expect((await call(h, "GET", `/diagrams/${did}`, { token: bob.token })).status).toBe(404);
+    const mine = await call(h, "GET", "/invitations", { token: bob.token });
+    expect(mine.body.items).toEqual([
+      expect.objectContaining({ id: add.body.invitation.id, role: "viewer", project: { id: pid, name: "Shared" } }),
+    ]);
+    const accepted = await call(h, "POST", `/invitations/${add.body.invitation.id}/accept`, { token: bob.token });
+    expect(accepted.status).toBe(200);
+    expect(accepted.body.accepted).toEqual({ project_id: pid, role: "viewer" });
     // Bob sees the project as shared, reads the diagram, cannot save or share.
     const shared = await call(h, "GET", "/projects?scope=shared", { token: bob.token });
     expect(shared.body.items.map((x: { id: string }) => x.id)).toEqual([pid]);

@@ -54,7 +54,7 @@ describe("tokens", () => {
   });
 
   it("issues Supabase-style tokens with an HS256 secret and verifies them", async () => {
-    const tokens = createTokenService({ secret: "s".repeat(40), ttlSeconds: 60 });
+    const tokens = createTokenService({ secret: "s".repeat(40), ttlSeconds: 60, localSignup: true });
     const sub = "3f1e5c2a-8b4d-4c6e-9a7b-1d2e3f4a5b6c";
     const issued = await tokens.issue({ id: sub, email: "b@example.test" });
     const payload = JSON.parse(Buffer.from(issued.accessToken.split(".")[1]!, "base64url").toString());
@@ -64,7 +64,7 @@ describe("tokens", () => {
   });
 
   it("remembers a verified token only until it expires, and never for an altered one", async () => {
-    const tokens = createTokenService({ secret: "s".repeat(40), ttlSeconds: 1 });
+    const tokens = createTokenService({ secret: "s".repeat(40), ttlSeconds: 1, localSignup: true });
     const sub = "3f1e5c2a-8b4d-4c6e-9a7b-1d2e3f4a5b6c";
     const issued = await tokens.issue({ id: sub, email: "c@example.test" });
     expect(await tokens.verify(issued.accessToken)).toMatchObject({ sub });

@@ -93,13 +93,14 @@ describe("plan limits", () => {
     const u = await createUser(db, "bytes@example.test");
     await db.asService((sql) => sql.query("update plan_limits set total_storage_bytes = 10000 where plan = 'ENTERPRISE'"));
     await db.asService((sql) => sql.query("update profiles set plan = 'ENTERPRISE' where id = $1", [u]));
-    const id = await newDiagram(u, null, "x".repeat(3000)); // 3000 in diagrams + 3000 in version 1
+    // 3000 in diagrams + 3000 in version 1 + 2 for its metadata `{}` (JSON fields count since 0007)
+    const id = await newDiagram(u, null, "x".repeat(3000));
     const big = await attempt(db, claimsOf(u), "select * from save_diagram($1, 1, $2)", [id, "y".repeat(5000)]);
     expect(big).toMatchObject({ ok: false, code: "SL402" }); // 6000 + 2000 more in diagrams + 5000 in version 2 > 10000
     const used = await db.asService((sql) =>
       sql.query<{ b: number }>("select storage_used_bytes b from profiles where id = $1", [u]),
     );
-    expect(used.rows[0]?.b).toBe(6000);
+    expect(used.rows[0]?.b).toBe(6002);
     const small = await attempt(db, claimsOf(u), "select * from save_diagram($1, 1, $2)", [id, "y".repeat(1000)]);
     expect(small).toMatchObject({ ok: true, rows: [{ version: 2 }] });
   });

@@ -47,7 +47,7 @@ describe("RLS on PostgreSQL", () => {
     const role = async (actor: "A" | "B" | "V" | "E") =>
       (
         await db.asUser(w.claims[actor], (sql) =>
-          sql.query<{ r: string | null }>("select public.project_role($1) r", [w.projects.P]),
+          sql.query<{ r: string | null }>("select stowage_private.project_role($1) r", [w.projects.P]),
         )
       ).rows[0]?.r;
     expect([await role("A"), await role("E"), await role("V"), await role("B")]).toEqual(["owner", "editor", "viewer", null]);
@@ -80,12 +80,15 @@ describe("RLS on PostgreSQL", () => {
     }
   });
 
-  it("storage_used_bytes stayed equal to the XML bytes actually stored", async () => {
+  it("storage_used_bytes stayed equal to the bytes actually stored (XML, versions, JSON fields, thumbnails)", async () => {
     const r = await db.asService((sql) =>
       sql.query<{ id: string; used: number; real: number }>(
         `select p.id, p.storage_used_bytes used,
-                coalesce((select sum(d.xml_bytes) from diagrams d where d.profile_id = p.id), 0)
-              + coalesce((select sum(v.xml_bytes) from diagram_versions v join diagrams d on d.id = v.diagram_id where d.profile_id = p.id), 0) real
+                coalesce((select sum(d.xml_bytes + octet_length(d.metadata::text) + coalesce(octet_length(d.thumbnail), 0))
+                          from diagrams d where d.profile_id = p.id), 0)
+              + coalesce((select sum(v.xml_bytes) from diagram_versions v join diagrams d on d.id = v.diagram_id where d.profile_id = p.id), 0)
+              + coalesce((select sum(octet_length(pr.settings::text) + octet_length(pr.metadata::text))
+                          from projects pr where pr.profile_id = p.id), 0) real
            from profiles p`,
       ),
     );

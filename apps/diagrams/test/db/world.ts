@@ -40,9 +40,13 @@ export async function buildWorld(db: Database, tag: string): Promise<World> {
   const Q = await project(claims.A, "Q", true);
   const T = await project(claims.A, "T");
   const PB = await project(claims.B, "PB");
-  await db.asUser(claims.A, (sql) =>
-    sql.query("insert into collaborators (project_id, user_id, role) values ($1, $2, 'viewer'), ($1, $3, 'editor')", [P, V, E]),
-  );
+  // Sharing is by invitation (0007): A invites V by email and E by id; each accepts.
+  const invite = (target: "email" | "invitee_id", value: string, role: string) =>
+    one(db, claims.A, `insert into invitations (project_id, ${target}, role) values ($1, $2, $3) returning id`, [P, value, role]);
+  const accept = (c: AuthClaims, id: string) =>
+    db.asUser(c, (sql) => sql.query("select * from stowage_private.accept_invitation($1)", [id]));
+  await accept(claims.V, await invite("email", `v-${tag}@example.test`, "viewer"));
+  await accept(claims.E, await invite("invitee_id", E, "editor"));
   const dP = await diagram(claims.A, P, 1);
   const dQ = await diagram(claims.A, Q, 2);
   const dPersonal = await diagram(claims.A, null, 3);

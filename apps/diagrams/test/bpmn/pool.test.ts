@@ -1,12 +1,12 @@
 /**
- * The worker-thread validator gives exactly the in-thread verdicts: real diagrams pass (small ones
- * in the calling thread, large ones on the pool), malformed XML, non-BPMN documents and duplicate
- * ids get the same 422 message, oversized documents 413 before any parse.
+ * The BPMN worker pool gives exactly the in-thread verdicts: real diagrams pass, malformed XML,
+ * non-BPMN documents and duplicate ids get the same 422 message, oversized documents 413 before any
+ * parse.
  */
 import { readFile } from "node:fs/promises";
 import { afterAll, describe, expect, it } from "vitest";
 import { defaultDiagramXml } from "../../src/bpmn/default-diagram.ts";
-import { createWorkerValidator, inThreadValidator, WORKER_MIN_BYTES } from "../../src/bpmn/validator.ts";
+import { createBpmnPool, inThreadBpmn } from "../../src/bpmn/pool.ts";
 
 const fixture = (name: string) => readFile(new URL(`../fixtures/${name}`, import.meta.url), "utf8");
 
@@ -16,18 +16,17 @@ const verdict = (p: Promise<void>) =>
     (e: { status: number; code: string; message: string }) => `${e.status} ${e.code} ${e.message}`,
   );
 
-describe("worker validator", () => {
-  const pooled = createWorkerValidator(1, 0); // everything through the worker
-  const mixed = createWorkerValidator(1); // the default threshold
+const inThreadValidator = inThreadBpmn();
+
+describe("BPMN pool: validation", () => {
+  const pooled = createBpmnPool({ threads: 1 });
   afterAll(async () => {
     await pooled.close();
-    await mixed.close();
   });
 
   it("agrees with the in-thread validator on good and bad documents", async () => {
     const small = await fixture("A.1.0.bpmn");
     const large = await fixture("C.8.0.bpmn");
-    expect(Buffer.byteLength(large)).toBeGreaterThan(WORKER_MIN_BYTES);
     const duplicateIds = defaultDiagramXml().replace(
       '<bpmn:startEvent id="StartEvent_1" />',
       '<bpmn:startEvent id="StartEvent_1" /><bpmn:task id="StartEvent_1" />',
@@ -38,9 +37,7 @@ describe("worker validator", () => {
     expect(expected[2]).toMatch(/^422 INVALID_BPMN invalid BPMN XML/);
     expect(expected[3]).toMatch(/^422 INVALID_BPMN not a BPMN 2.0 document/);
     expect(expected[4]).toMatch(/^422 INVALID_BPMN .*duplicate ID <StartEvent_1>/);
-    for (const validator of [pooled, mixed]) {
-      expect(await Promise.all(documents.map((d) => verdict(validator.validate(d, 5_000_000))))).toEqual(expected);
-    }
+    expect(await Promise.all(documents.map((d) => verdict(pooled.validate(d, 5_000_000))))).toEqual(expected);
   });
 
   it("refuses an oversized document with 413", async () => {

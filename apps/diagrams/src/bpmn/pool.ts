@@ -1,0 +1,121 @@
+/**
+ * @module bpmn/pool
+ * Where the heavy work on untrusted BPMN runs: every parse of a document a client sends (admission
+ * of a new diagram, a save, an import) and every diff of two versions. Parsing is synchronous CPU
+ * work (hundreds of ms to seconds for multi-MB documents, ~1 GB for a crafted one before the element
+ * cap): on the request thread it blocks every other request. The pool runs it on a few piscina
+ * worker threads with a bounded queue:
+ *  - `maxQueue` tasks wait at most; one more is refused at once with 503 SERVER_BUSY and
+ *    `Retry-After` (the client retries later; nothing is stored).
+ *  - each task has a deadline (`taskTimeoutMs`): a task past it is aborted (its thread is replaced)
+ *    and answered 503.
+ *  - each thread has a heap ceiling (`maxHeapMb`); a document that would exhaust it ends its thread
+ *    (replaced by piscina) and answers 422 TOO_MANY_ELEMENTS instead of taking the process down.
+ * The size check (413) and nothing else runs here, before a document is copied to a worker.
+ *
+ * `inThreadBpmn` does the same work in the calling thread: VALIDATION_THREADS=0 (development, tests
+ * that do not exercise the pool).
+ */
+import { availableParallelism } from "node:os";
+import { Piscina } from "piscina";
+import { ApiError } from "../errors.ts";
+import type { DiagramDiff } from "./diff.ts";
+import { DEFAULT_MAX_DIAGRAM_ELEMENTS, tooManyElements } from "./element-count.ts";
+import { type BpmnTask, runTask, type TaskOutcome } from "./tasks.ts";
+import { assertDiagramSize, byteLength } from "./validate.ts";
+
+export interface BpmnWork {
+  /**
+   * Admits `xml` as a diagram document: 413 over `maxBytes`, 422 TOO_MANY_ELEMENTS over the element
+   * cap, 422 INVALID_BPMN when bpmn-moddle refuses it, 503 SERVER_BUSY when the pool is full.
+   */
+  validate(xml: string, maxBytes: number): Promise<void>;
+  /** The semantic diff of two stored versions (same errors as validate, without the size check). */
+  diff(oldXml: string, newXml: string): Promise<DiagramDiff>;
+  close(): Promise<void>;
+}
+
+export interface BpmnPoolOptions {
+  /** Worker threads (at least 1). */
+  readonly threads: number;
+  /** Tasks that may wait for a thread; one more answers 503. Default 8 per thread. */
+  readonly maxQueue?: number;
+  readonly maxElements?: number;
+  /** Deadline of one task, waiting included. Default 30 s. */
+  readonly taskTimeoutMs?: number;
+  /** V8 old-generation ceiling per thread. Default 1024 MiB. */
+  readonly maxHeapMb?: number;
+}
+
+/** Seconds a client is told to wait (`Retry-After`) when the queue is full. */
+export const BUSY_RETRY_AFTER_SECONDS = 2;
+
+/** Default pool size: every core but one (which the event loop and the database need), 1 to 4. */
+export function defaultBpmnThreads(): number {
+  return Math.max(1, Math.min(4, availableParallelism() - 1));
+}
+
+export function serverBusy(why: string): ApiError {
+  return new ApiError(
+    503,
+    "SERVER_BUSY",
+    `${why}; nothing was stored, retry in ${BUSY_RETRY_AFTER_SECONDS} seconds`,
+    { retry_after: BUSY_RETRY_AFTER_SECONDS },
+    { headers: { "Retry-After": String(BUSY_RETRY_AFTER_SECONDS) } },
+  );
+}
+
+function unwrap<T>(outcome: TaskOutcome<unknown>): T {
+  if (outcome.ok) return outcome.value as T;
+  if (outcome.code === "TOO_MANY_ELEMENTS") throw tooManyElements(outcome.maxElements ?? 0);
+  throw new ApiError(outcome.status, outcome.code, outcome.message);
+}
+
+function work(run: (task: BpmnTask) => Promise<TaskOutcome<unknown>>, maxElements: number): Omit<BpmnWork, "close"> {
+  return {
+    async validate(xml, maxBytes) {
+      // The size check first, here: an oversized document is never copied to a worker.
+      assertDiagramSize(byteLength(xml), maxBytes);
+      unwrap(await run({ op: "validate", xml, maxElements }));
+    },
+    async diff(oldXml, newXml) {
+      return unwrap<DiagramDiff>(await run({ op: "diff", oldXml, newXml, maxElements }));
+    },
+  };
+}
+
+/** Does the work in the calling thread (no queue, no deadline). */
+export function inThreadBpmn(maxElements = DEFAULT_MAX_DIAGRAM_ELEMENTS): BpmnWork {
+  return { ...work(runTask, maxElements), close: async () => {} };
+}
+
+/** Starts `threads` worker threads now and keeps them until `close`. */
+export function createBpmnPool(options: BpmnPoolOptions): BpmnWork {
+  const threads = Math.max(1, options.threads);
+  const maxElements = options.maxElements ?? DEFAULT_MAX_DIAGRAM_ELEMENTS;
+  const timeoutMs = options.taskTimeoutMs ?? 30_000;
+  const pool = new Piscina<BpmnTask, TaskOutcome<unknown>>({
+    filename: new URL("./bpmn-worker.mjs", import.meta.url).href,
+    minThreads: threads,
+    maxThreads: threads,
+    maxQueue: options.maxQueue ?? threads * 8,
+    // Threads stay up: starting one (tsx + bpmn-moddle's type registry) costs far more than a parse.
+    idleTimeout: Number.POSITIVE_INFINITY,
+    resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMb ?? 1024 },
+  });
+  const run = async (task: BpmnTask): Promise<TaskOutcome<unknown>> => {
+    try {
+      return await pool.run(task, { signal: AbortSignal.timeout(timeoutMs) });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      const code = (error as { code?: unknown }).code;
+      if (/queue is at limit/i.test(message)) throw serverBusy("the server is parsing too many diagrams at once");
+      if (error instanceof Error && error.name === "AbortError") {
+        throw serverBusy(`the document was not processed within ${Math.round(timeoutMs / 1000)} s`);
+      }
+      if (code === "ERR_WORKER_OUT_OF_MEMORY") throw tooManyElements(maxElements);
+      throw error;
+    }
+  };
+  return { ...work(run, maxElements), close: () => pool.destroy() };
+}
