@@ -207,3 +207,117 @@ export const settings = sqliteTable("settings", {
   value: text("value").notNull(),
   updatedAt: ts("updated_at").notNull().default(sql`(unixepoch() * 1000)`),
 });
+
+// ---------------------------------------------------------------------------------------------
+// Scheduler (issue 12): schedules, their runs, alerts and notification channels.
+// ---------------------------------------------------------------------------------------------
+
+export const SCHEDULE_RUN_STATUSES = ["running", "completed", "failed", "skipped", "cancelled"] as const;
+
+export const schedules = sqliteTable(
+  "schedules",
+  {
+    id: text("id").primaryKey(),
+    name: text("name").notNull(),
+    projectId: text("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    /** 5 or 6 fields (seconds first when 6), read by croner in `timezone`. */
+    cron: text("cron").notNull(),
+    /** IANA zone, e.g. `Europe/Berlin`. */
+    timezone: text("timezone").notNull(),
+    backupType: text("backup_type", { enum: ["full", "schema", "data"] }).notNull(),
+    compression: text("compression", { enum: ["gzip", "zstd", "none"] }).notNull(),
+    /** Null: the project's default. */
+    includeMigrationHistory: integer("include_migration_history", { mode: "boolean" }),
+    /** JSON array of destination ids; `[]` = the default destination at run time. */
+    destinationIds: text("destination_ids").notNull(),
+    /** JSON retention policy (`keepLast`, `keepDaily`, …, `includeManual`), null = keep everything. */
+    retention: text("retention"),
+    /** Restore drill: every Nth completed run is restored into the scratch database (encrypted URL). */
+    drillEvery: integer("drill_every"),
+    drillDatabaseUrl: text("drill_database_url"),
+    enabled: integer("enabled", { mode: "boolean" }).notNull(),
+    /** Since when the schedule is enabled (the dead man's switch counts from here until a first success). */
+    enabledAt: ts("enabled_at"),
+    /** The next due time, claimed by compare-and-set so that one run is started per due time. */
+    nextRunAt: ts("next_run_at"),
+    lastRunAt: ts("last_run_at"),
+    lastStatus: text("last_status", { enum: SCHEDULE_RUN_STATUSES }),
+    lastBackupId: text("last_backup_id"),
+    lastSuccessAt: ts("last_success_at"),
+    consecutiveFailures: integer("consecutive_failures").notNull().default(0),
+    completedRuns: integer("completed_runs").notNull().default(0),
+    createdBy: text("created_by"),
+    createdAt: ts("created_at").notNull(),
+    updatedAt: ts("updated_at").notNull(),
+  },
+  (t) => [index("schedules_project_idx").on(t.projectId), index("schedules_due_idx").on(t.enabled, t.nextRunAt)],
+);
+
+export const scheduleRuns = sqliteTable(
+  "schedule_runs",
+  {
+    id: text("id").primaryKey(),
+    scheduleId: text("schedule_id")
+      .notNull()
+      .references(() => schedules.id, { onDelete: "cascade" }),
+    /** The cron time this run is for (`run now`: the request time). Unique per schedule: a due time runs once. */
+    dueAt: ts("due_at").notNull(),
+    status: text("status", { enum: SCHEDULE_RUN_STATUSES }).notNull(),
+    /** `cron`, `catch_up` (missed while the server was down), `manual` (run now). */
+    reason: text("reason", { enum: ["cron", "catch_up", "manual"] }).notNull(),
+    backupId: text("backup_id"),
+    attempts: integer("attempts").notNull().default(0),
+    /** Claim time minus due time: the scheduling delay. */
+    delayMs: integer("delay_ms"),
+    error: text("error"),
+    /** The server process running it, and its last sign of life (a run whose owner went silent is stale). */
+    owner: text("owner"),
+    heartbeatAt: ts("heartbeat_at"),
+    startedAt: ts("started_at").notNull(),
+    finishedAt: ts("finished_at"),
+  },
+  (t) => [uniqueIndex("schedule_runs_due_idx").on(t.scheduleId, t.dueAt), index("schedule_runs_status_idx").on(t.status)],
+);
+
+export const alerts = sqliteTable(
+  "alerts",
+  {
+    id: text("id").primaryKey(),
+    /** `backup_failed`, `missed_backup`, `drill_failed`, `destination_unhealthy`, `destination_low_space`, `project_unreachable`. */
+    kind: text("kind").notNull(),
+    severity: text("severity", { enum: ["warning", "critical"] }).notNull(),
+    subjectType: text("subject_type", { enum: ["schedule", "destination", "project", "backup"] }).notNull(),
+    subjectId: text("subject_id").notNull(),
+    subjectName: text("subject_name"),
+    message: text("message").notNull(),
+    /** JSON of non-secret facts (backup id, sizes). */
+    details: text("details"),
+    /** How often the same condition was seen while the alert was open. */
+    occurrences: integer("occurrences").notNull().default(1),
+    createdAt: ts("created_at").notNull(),
+    updatedAt: ts("updated_at").notNull(),
+    /** Set when the condition cleared (a later success, a passing check). */
+    resolvedAt: ts("resolved_at"),
+    acknowledgedAt: ts("acknowledged_at"),
+    acknowledgedBy: text("acknowledged_by"),
+  },
+  (t) => [index("alerts_subject_idx").on(t.subjectType, t.subjectId, t.kind), index("alerts_created_idx").on(t.createdAt)],
+);
+
+export const notificationChannels = sqliteTable("notification_channels", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  type: text("type", { enum: ["webhook", "email"] }).notNull(),
+  /** Encrypted JSON: webhook `{ url, secret }`, email `{ to }`. */
+  config: text("config").notNull(),
+  /** JSON array of events: `failure`, `recovery`, `missed`, `success`, `warning`. */
+  events: text("events").notNull(),
+  enabled: integer("enabled", { mode: "boolean" }).notNull(),
+  lastDeliveryAt: ts("last_delivery_at"),
+  lastDeliveryOk: integer("last_delivery_ok", { mode: "boolean" }),
+  lastDeliveryError: text("last_delivery_error"),
+  createdAt: ts("created_at").notNull(),
+  updatedAt: ts("updated_at").notNull(),
+});

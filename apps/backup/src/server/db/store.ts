@@ -5,6 +5,7 @@
  * a PostgreSQL implementation (issue 12) slots in beside `sqlite/store.ts` without touching them.
  * Secret columns hold encrypted envelopes here; services encrypt and decrypt (crypto/secret-box.ts).
  */
+import type { SchedulerRepositories } from "../schedules/repository.ts";
 import type { BACKUP_STATUSES, backupDestinations, backups, restores, storageDestinations } from "./schema.ts";
 
 export type Role = "admin" | "viewer";
@@ -184,6 +185,8 @@ export interface MetadataStore {
   readonly restores: RestoreRepository;
   readonly audit: AuditRepository;
   readonly settings: SettingsRepository;
+  /** Schedules, their runs, alerts and notification channels (issue 12). */
+  readonly scheduler: SchedulerRepositories;
   /** A trivial query: false when the metadata database does not answer (health). */
   ping(): Promise<boolean>;
   close(): Promise<void>;

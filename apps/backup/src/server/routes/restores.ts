@@ -26,44 +26,44 @@ export const Restore = z
 export function restoreRoutes(app: OpenAPIHono<AppEnv>, s: Services): void {
   const actor = (c: Context<AppEnv>) => ({ user: c.get("auth").user, ip: c.get("auth").ip });
 
-  app.openapi(
-    createRoute({
-      method: "post",
-      path: "/api/restores",
-      tags: ["restores"],
-      summary: "Restore from an uploaded .tar (a browser download), checked against its manifest before the target is touched",
-      security: SECURITY,
-      request: {
-        body: {
-          required: true,
-          content: {
-            "multipart/form-data": {
-              schema: z.object({
-                file: z.string().openapi({ format: "binary", description: "The .tar from a browser download" }),
-                targetDatabaseUrl: z.string(),
-                clean: z.string().optional().openapi({ description: "true to drop the target's user schemas first" }),
-                passphrase: z.string().optional().openapi({ description: "The key, when the backup is encrypted" }),
-              }),
-            },
+  // Documented here, handled by a plain route: the zod validator would buffer the whole multipart
+  // body, and the upload is streamed (the tar is unpacked and checked as it arrives).
+  app.openAPIRegistry.registerPath({
+    method: "post",
+    path: "/api/restores",
+    tags: ["restores"],
+    summary: "Restore from an uploaded .tar (a browser download), checked against its manifest before the target is touched",
+    security: SECURITY,
+    request: {
+      body: {
+        required: true,
+        content: {
+          "multipart/form-data": {
+            schema: z.object({
+              file: z.string().openapi({ format: "binary", description: "The .tar from a browser download" }),
+              targetDatabaseUrl: z.string(),
+              clean: z.string().optional().openapi({ description: "true to drop the target's user schemas first" }),
+              passphrase: z.string().optional().openapi({ description: "The key, when the backup is encrypted" }),
+            }),
           },
         },
       },
-      responses: {
-        202: { description: "Accepted", content: { "application/json": { schema: z.object({ restoreId: z.string() }) } } },
-        ...ERRORS,
-      },
-    }),
-    async (c) => {
-      const body = c.req.raw.body;
-      if (!body) throw new ApiError("INVALID_INPUT", "send the .tar as multipart/form-data field `file`", "file");
-      const restoreId = await s.restores.fromUpload(
-        Readable.fromWeb(body as import("node:stream/web").ReadableStream),
-        c.req.header("content-type") ?? "",
-        actor(c),
-      );
-      return c.json({ restoreId }, 202);
     },
-  );
+    responses: {
+      202: { description: "Accepted", content: { "application/json": { schema: z.object({ restoreId: z.string() }) } } },
+      ...ERRORS,
+    },
+  });
+  app.post("/api/restores", async (c) => {
+    const body = c.req.raw.body;
+    if (!body) throw new ApiError("INVALID_INPUT", "send the .tar as multipart/form-data field `file`", "file");
+    const restoreId = await s.restores.fromUpload(
+      Readable.fromWeb(body as import("node:stream/web").ReadableStream),
+      c.req.header("content-type") ?? "",
+      actor(c),
+    );
+    return c.json({ restoreId }, 202);
+  });
 
   app.openapi(
     jsonRoute({

@@ -11,6 +11,7 @@ import Database from "better-sqlite3";
 import { and, desc, eq, inArray, lt, or, sql } from "drizzle-orm";
 import { type BetterSQLite3Database, drizzle } from "drizzle-orm/better-sqlite3";
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
+import { sqliteSchedulerRepositories } from "../../schedules/sqlite-repository.ts";
 import * as schema from "../schema.ts";
 import { type AuditEventRecord, type BackupRecord, decodeCursor, encodeCursor, type MetadataStore, type Page } from "../store.ts";
 
@@ -296,6 +297,7 @@ function createStore(db: Db, sqlite: Database.Database): MetadataStore {
           .run();
       },
     },
+    scheduler: sqliteSchedulerRepositories(db),
     async ping() {
       try {
         sqlite.prepare("select 1").get();
