@@ -29,6 +29,13 @@ export const AUDIT_ACTIONS = [
   "backup_verified",
   "backup_deleted",
   "restore_started",
+  "schedule_created",
+  "schedule_changed",
+  "schedule_deleted",
+  "schedule_run_requested",
+  "notification_created",
+  "notification_deleted",
+  "alert_acknowledged",
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -14,7 +14,7 @@ import type { SecretBox } from "../crypto/secret-box.ts";
 import type { BackupDestinationRecord, BackupRecord, BackupStatus, MetadataStore } from "../db/store.ts";
 import { ApiError, notFound } from "../errors.ts";
 import { backupJob } from "../jobs/backup-job.ts";
-import type { JobFinished, JobRunner } from "../jobs/runner.ts";
+import type { JobBody, JobFinished, JobRunner } from "../jobs/runner.ts";
 import type { DestinationService } from "./destinations.ts";
 import type { ProjectService } from "./projects.ts";
 
@@ -42,6 +42,8 @@ export interface StartBackupInput {
   includeMigrationHistory?: boolean | undefined;
   trigger?: "manual" | "schedule";
   scheduleId?: string | null;
+  /** Wraps the job body (the scheduler: retries within the run, retention, drills). */
+  wrapJob?: ((body: JobBody, backupId: string) => JobBody) | undefined;
 }
 
 export const FINAL_STATUSES: readonly BackupStatus[] = ["completed", "failed", "cancelled"];
@@ -252,7 +254,8 @@ export class BackupService {
         trigger: row.trigger,
       },
     );
-    this.deps.jobs.submit(id, "backup", backupJob(this.deps, id), async (): Promise<JobFinished> => {
+    const body = backupJob(this.deps, id);
+    this.deps.jobs.submit(id, "backup", input.wrapJob ? input.wrapJob(body, id) : body, async (): Promise<JobFinished> => {
       await store.backups.update(id, { status: "cancelled", finishedAt: new Date() });
       for (const d of destinationRows) await store.backups.updateDestination(d.id, { status: "cancelled" });
       return { kind: "backup", id, status: "cancelled" };
