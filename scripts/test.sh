@@ -15,8 +15,9 @@ fi
 npm run build --silent -w @stowage/backup
 # The web UI (apps/backup/web/dist), served by `stowage serve` at /.
 npm run build:web --silent -w @stowage/backup
-trap stop_throwaway_postgres EXIT
+trap 'stop_throwaway_postgres; stop_logical_postgres' EXIT
 ensure_postgres
+ensure_logical_postgres
 
 echo "==> lint (biome)"
 npx biome ci .

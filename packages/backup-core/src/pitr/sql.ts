@@ -85,9 +85,10 @@ export class SqlWriter {
 
   private update(line: Extract<ChangeLine, { op: "U" }>): string {
     const r = this.rel(line.rel);
-    // Key columns are set only when the key changed (a GENERATED ALWAYS identity key refuses any SET).
+    // Without an old tuple the key did not change: leave key columns alone (a GENERATED ALWAYS identity
+    // key refuses any SET). With REPLICA IDENTITY FULL every column is flagged as key: set them all.
     const sets = r.columns.flatMap((c, i) =>
-      line.new[i] === false || (c.key && line.oldKind !== "K") ? [] : [`${ident(c.name)} = ${val(line.new[i]!)}`],
+      line.new[i] === false || (c.key && line.oldKind === null) ? [] : [`${ident(c.name)} = ${val(line.new[i]!)}`],
     );
     if (sets.length === 0) return "";
     return `UPDATE ONLY ${this.table(r)} SET ${sets.join(", ")} WHERE ${this.where(r, line.oldKind, line.old, line.new)};\n`;

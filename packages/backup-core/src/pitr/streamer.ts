@@ -170,7 +170,12 @@ export async function runStream(options: StreamOptions): Promise<StreamSummary> 
 
     // Resume when a slot of this name has a base on the destinations; otherwise start over.
     const archives = await Promise.all(options.destinations.map((d) => readArchive(d, name)));
-    const slots = await source.slots(slotPrefix(name));
+    // A streamer killed a moment ago leaves its slot active until the server notices: wait a little.
+    let slots = await source.slots(slotPrefix(name));
+    for (let waited = 0; slots.some((s) => s.active) && waited < 15_000; waited += 500) {
+      await sleep(500, signal);
+      slots = await source.slots(slotPrefix(name));
+    }
     const active = slots.find((s) => s.active);
     if (active) {
       throw new BackupError(
