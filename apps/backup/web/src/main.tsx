@@ -25,7 +25,7 @@ createRoot(document.getElementById("root")!).render(
       <BrowserRouter>
         <App />
       </BrowserRouter>
-      <Toaster richColors closeButton position="bottom-right" theme="system" />
+      <Toaster closeButton position="bottom-right" theme="system" />
     </QueryClientProvider>
   </StrictMode>,
 );

@@ -67,7 +67,7 @@ export function BackupProgress({ backupId, autoDownload }: { backupId: string; a
   }, [autoDownload, status, downloadUrl]);
 
   const bytesDumped = events.latest.bytesDumped ?? b?.bytesDumped ?? 0;
-  const rate = events.latest.rate ?? events.latest.bytesPerSecond;
+  const rate = events.latest.bytesPerSecond ?? events.latest.rate;
   const destinations = b?.destinations ?? [];
   return (
     <div className="grid gap-3 rounded-lg border bg-muted/30 p-4" aria-live="polite">
@@ -91,14 +91,11 @@ export function BackupProgress({ backupId, autoDownload }: { backupId: string; a
       {destinations.length > 0 ? (
         <ul className="grid gap-1 text-sm">
           {destinations.map((d) => {
-            const live = events.destinations[d.destinationId ?? ""] ?? events.destinations[d.destinationName];
+            const live = events.destinations[d.id] ?? events.destinations[d.name];
             const uploaded = Math.max(live?.bytesUploaded ?? 0, d.bytesUploaded ?? 0, d.size ?? 0);
             return (
-              <li
-                key={d.id ?? d.destinationId ?? d.destinationName}
-                className="flex flex-wrap items-center justify-between gap-2"
-              >
-                <span className="truncate">{d.destinationName}</span>
+              <li key={d.id} className="flex flex-wrap items-center justify-between gap-2">
+                <span className="truncate">{d.name}</span>
                 <span className="flex items-center gap-2 tabular-nums">
                   {formatBytes(uploaded)}
                   <StatusBadge status={live?.status ?? d.status} />

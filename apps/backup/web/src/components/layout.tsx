@@ -120,15 +120,18 @@ export function Layout({ children }: { children: ReactNode }) {
       >
         Skip to content
       </a>
-      <aside className="sticky top-0 hidden h-dvh flex-col gap-4 border-r bg-card/60 p-3 lg:flex">
-        <div className="px-3 pt-2 pb-1">
-          <Brand />
-        </div>
-        <nav aria-label="Main" className="flex-1 overflow-y-auto">
-          <NavLinks />
-        </nav>
-        <SignOut />
-      </aside>
+      {/* The column carries the border and background the whole page down; the sidebar itself stays in view. */}
+      <div className="hidden border-r bg-card/60 lg:block">
+        <aside className="sticky top-0 flex h-dvh flex-col gap-4 p-3">
+          <div className="px-3 pt-2 pb-1">
+            <Brand />
+          </div>
+          <nav aria-label="Main" className="flex-1 overflow-y-auto">
+            <NavLinks />
+          </nav>
+          <SignOut />
+        </aside>
+      </div>
       <header className="sticky top-0 z-40 flex h-14 items-center justify-between border-b bg-card/95 px-3 backdrop-blur lg:hidden">
         <Brand />
         <DialogPrimitive.Root open={open} onOpenChange={setOpen}>

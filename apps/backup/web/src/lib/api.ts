@@ -119,7 +119,10 @@ export function messageOf(error: unknown): string {
 export function fieldError(error: unknown, ...fields: string[]): string | undefined {
   if (!(error instanceof ApiError) || !error.field) return undefined;
   const f = error.field;
-  return fields.some((name) => f === name || f.endsWith(`.${name}`)) ? error.message : undefined;
+  if (!fields.some((name) => f === name || f.endsWith(`.${name}`))) return undefined;
+  // Shown under the field itself: "config.basePath: must be an absolute path" reads "must be an absolute path".
+  const message = error.message.startsWith(`${f}: `) ? error.message.slice(f.length + 2) : error.message;
+  return message.charAt(0).toUpperCase() + message.slice(1);
 }
 
 /** The error to show above the form: the API error unless a field shows it already. */

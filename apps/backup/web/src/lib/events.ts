@@ -37,16 +37,14 @@ export function useJobEvents(url: string | null): JobProgress {
       if (!data.type && type !== "message") data = { ...data, type };
       setProgress((prev) => {
         const destinations = { ...prev.destinations };
-        const list =
-          data.destinations ??
-          (data.destinationId ? [{ destinationId: data.destinationId, bytesUploaded: data.bytesUploaded }] : []);
-        for (const d of list) {
-          const key = d.destinationId ?? d.id ?? d.name ?? "?";
+        // A `status` event carries the whole row (its destinations with their own status); `progress` the bytes moved.
+        for (const d of data.destinations ?? []) {
+          const key = d.id ?? d.name ?? "?";
           destinations[key] = {
             ...destinations[key],
             ...(d.name ? { name: d.name } : {}),
             bytesUploaded: d.bytesUploaded ?? destinations[key]?.bytesUploaded ?? 0,
-            ...(d.status ? { status: d.status } : {}),
+            ...(d.status ? { status: d.status } : d.failed ? { status: "failed" } : {}),
           };
         }
         const isFinal = FINAL.has(data.status ?? "") || data.done === true || type === "end" || type === "done";

@@ -17,6 +17,8 @@ export interface Destination {
   id: string;
   name: string;
   type: DestinationType;
+  /** Where it points (`s3://bucket/prefix`, `file:///path`…), without secrets. */
+  location?: string | null;
   config: Record<string, ConfigValue>;
   enabled: boolean;
   isDefault?: boolean;
@@ -45,7 +47,8 @@ export interface Project {
   kind: ProjectKind;
   includeMigrationHistory: boolean;
   /** The URL with its password masked, when the server shows it at all. */
-  databaseUrl?: string | { set: boolean } | null;
+  databaseUrl?: string | null;
+  hasPassword?: boolean;
   lastTestedAt?: Timestamp;
   lastTestOk?: boolean | null;
   lastTestError?: string | null;
@@ -69,10 +72,9 @@ export interface ProjectTest {
 export type BackupStatus = "pending" | "dumping" | "uploading" | "completed" | "failed" | "cancelled";
 
 export interface BackupDestinationResult {
-  id?: string;
+  id: string;
   destinationId: string | null;
-  destinationName: string;
-  type?: DestinationType;
+  name: string;
   status: "pending" | "uploading" | "completed" | "failed" | "cancelled" | "deleted";
   storageFilePath?: string | null;
   bytesUploaded?: number;
@@ -85,8 +87,7 @@ export interface Backup {
   projectId: string | null;
   projectName: string;
   backupType: "full" | "schema" | "data";
-  compression?: "gzip" | "zstd" | "none";
-  compressionType?: "gzip" | "zstd" | "none";
+  compressionType: "gzip" | "zstd" | "none";
   includeMigrationHistory?: boolean;
   storageType: "browser_download" | "destination";
   status: BackupStatus;
@@ -95,7 +96,9 @@ export interface Backup {
   downloadUrl?: string | null;
   expiresAt?: Timestamp;
   bytesDumped?: number;
-  bytesStored?: number;
+  /** Bytes stored (compressed, per copy). */
+  size?: number;
+  durationMs?: number | null;
   manifestSha256?: string | null;
   manifest?: Manifest | null;
   error?: string | null;
@@ -162,9 +165,8 @@ export interface JobEvent {
   bytesRestored?: number;
   rate?: number;
   bytesPerSecond?: number;
-  destinations?: Array<{ destinationId?: string | null; id?: string; name?: string; bytesUploaded?: number; status?: string }>;
-  destinationId?: string;
-  bytesUploaded?: number;
+  /** Progress: one entry per destination of the run (`id` is the backup's destination row). */
+  destinations?: Array<{ id?: string; name?: string; bytesUploaded?: number; failed?: boolean; status?: string }>;
   error?: string | null;
   message?: string;
   downloadUrl?: string | null;

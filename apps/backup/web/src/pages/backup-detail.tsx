@@ -191,17 +191,13 @@ export function BackupDetailPage() {
     },
     onError: (error) => toast.error(messageOf(error)),
   });
-  const download = useMutation({
-    mutationFn: () => api.post<{ downloadUrl: string }>(`/api/backups/${id}/download`),
-    onSuccess: ({ downloadUrl }) => startDownload(downloadUrl),
-    onError: (error) => toast.error(messageOf(error)),
-  });
 
   if (backup.isPending) return <Skeleton className="h-96" />;
   if (backup.isError) return <ErrorState error={backup.error} onRetry={() => backup.refetch()} />;
   const b = backup.data;
   const manifest = parseManifest(b.manifest);
-  const canDownload = b.status === "completed" && (b.storageType === "browser_download" ? !!b.downloadUrl : true);
+  // The server hands out one-time links for browser downloads (until used or expired); stored copies are read with `stowage restore`.
+  const canDownload = b.status === "completed" && !!b.downloadUrl;
   return (
     <>
       <Link to="/backups" className="mb-3 inline-flex items-center gap-1 text-sm text-muted-foreground hover:text-foreground">
@@ -228,14 +224,8 @@ export function BackupDetailPage() {
                 Verify
               </Button>
               {canDownload ? (
-                <Button
-                  variant="outline"
-                  pending={download.isPending}
-                  onClick={() =>
-                    b.storageType === "browser_download" && b.downloadUrl ? startDownload(b.downloadUrl) : download.mutate()
-                  }
-                >
-                  {download.isPending ? null : <Download aria-hidden />}
+                <Button variant="outline" onClick={() => b.downloadUrl && startDownload(b.downloadUrl)}>
+                  <Download aria-hidden />
                   Download
                 </Button>
               ) : null}
@@ -279,11 +269,11 @@ export function BackupDetailPage() {
           <CardContent className="pt-4 sm:pt-6">
             <dl className="grid grid-cols-2 gap-4 text-sm sm:grid-cols-4">
               <Info label="Type">{BACKUP_TYPE_LABELS[b.backupType] ?? b.backupType}</Info>
-              <Info label="Compression">{b.compression ?? b.compressionType ?? "—"}</Info>
+              <Info label="Compression">{b.compressionType}</Info>
               <Info label="Size">{formatBytes(backupSize(b))}</Info>
               <Info label="Duration">{formatDuration(b.startedAt, b.finishedAt)}</Info>
               <Info label="Trigger">{b.trigger}</Info>
-              <Info label="Migration history">{b.includeMigrationHistory ? "included" : "not included"}</Info>
+              <Info label="Migration history">{b.includeMigrationHistory ? "included when present" : "not included"}</Info>
               <Info label="Verified">
                 <VerifiedBadge backup={b} /> {b.verifiedAt ? formatDateTime(b.verifiedAt) : null}
               </Info>
@@ -309,9 +299,9 @@ export function BackupDetailPage() {
             ) : (
               <ul className="grid gap-2 text-sm">
                 {(b.destinations ?? []).map((d) => (
-                  <li key={d.id ?? d.destinationName} className="grid gap-1 rounded-md border p-3">
+                  <li key={d.id} className="grid gap-1 rounded-md border p-3">
                     <span className="flex flex-wrap items-center justify-between gap-2">
-                      <span className="font-medium">{d.destinationName}</span>
+                      <span className="font-medium">{d.name}</span>
                       <StatusBadge status={d.status} />
                     </span>
                     <span className="text-xs break-all text-muted-foreground">

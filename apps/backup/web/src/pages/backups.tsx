@@ -19,7 +19,7 @@ const ALL = "all";
 const STATUSES = ["completed", "failed", "cancelled", "pending", "dumping", "uploading"];
 
 export function backupSize(b: Backup): number | null {
-  if (b.bytesStored) return b.bytesStored;
+  if (b.size) return b.size;
   if (b.destinations?.length) {
     const sizes = b.destinations.map((d) => d.size ?? 0).filter(Boolean);
     if (sizes.length) return Math.max(...sizes);
@@ -29,7 +29,7 @@ export function backupSize(b: Backup): number | null {
 
 export function destinationsText(b: Backup): string {
   if (b.storageType === "browser_download") return "Browser download";
-  return (b.destinations ?? []).map((d) => d.destinationName).join(", ") || "—";
+  return (b.destinations ?? []).map((d) => d.name).join(", ") || "—";
 }
 
 export function VerifiedBadge({ backup }: { backup: Backup }) {
@@ -164,7 +164,9 @@ export function BackupsPage() {
                     <StatusBadge status={b.status} />
                   </Td>
                   <Td className="text-right whitespace-nowrap tabular-nums">{formatBytes(backupSize(b))}</Td>
-                  <Td className="whitespace-nowrap">{formatDuration(b.startedAt, b.finishedAt)}</Td>
+                  <Td className="whitespace-nowrap">
+                    {isRunning(b.status) ? "running" : formatDuration(b.startedAt, b.finishedAt)}
+                  </Td>
                   <Td className="max-w-48 truncate" title={destinationsText(b)}>
                     {destinationsText(b)}
                   </Td>

@@ -28,7 +28,7 @@ const DEFAULTS: Record<DestinationType, ConfigDraft> = {
 };
 
 function fieldsOf(type: DestinationType | undefined): string[] {
-  return ["name", "type", "config", ...(type ? CONFIG_FIELDS[type].map((f) => `config.${f.key}`) : [])];
+  return ["name", "type", ...(type ? CONFIG_FIELDS[type].map((f) => `config.${f.key}`) : [])];
 }
 
 /** The seed's StorageDestinationForm: type first, then the config form of that type. */
@@ -196,7 +196,10 @@ function DestinationCard({ destination, admin }: { destination: Destination; adm
             {d.isDefault ? <Badge>default</Badge> : null}
             {d.enabled === false ? <Badge variant="warning">disabled</Badge> : null}
           </h2>
-          <p className="text-xs text-muted-foreground">{DESTINATION_TYPE_LABELS[d.type] ?? d.type}</p>
+          <p className="text-xs break-all text-muted-foreground">
+            {DESTINATION_TYPE_LABELS[d.type] ?? d.type}
+            {d.location ? ` · ${d.location}` : ""}
+          </p>
         </div>
         <StatusBadge status={d.validationStatus ?? "pending"} />
       </div>
@@ -276,7 +279,7 @@ export function DestinationsPage() {
         title="Storage destinations"
         description="Where backups are stored. Secrets are kept encrypted and never shown."
       />
-      <div className="grid items-start gap-6 lg:grid-cols-[minmax(0,1fr)_24rem]">
+      <div className="grid grid-cols-1 items-start gap-6 lg:grid-cols-[minmax(0,1fr)_24rem]">
         <div className="grid gap-3">
           {destinations.isPending ? (
             <>

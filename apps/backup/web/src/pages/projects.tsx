@@ -61,7 +61,8 @@ function useTestProject() {
 function ProjectForm({ project, onDone }: { project?: Project; onDone: () => void }) {
   const queryClient = useQueryClient();
   const [name, setName] = useState(project?.name ?? "");
-  const [databaseUrl, setDatabaseUrl] = useState("");
+  // An edit starts from the stored URL with its password shown as *** (sent back as is, the server keeps the password).
+  const [databaseUrl, setDatabaseUrl] = useState(typeof project?.databaseUrl === "string" ? project.databaseUrl : "");
   const [kind, setKind] = useState<ProjectKind>(project?.kind ?? "auto");
   const [history, setHistory] = useState(project?.includeMigrationHistory ?? true);
   const [test, setTest] = useState<ProjectTest | null>(null);
@@ -71,14 +72,14 @@ function ProjectForm({ project, onDone }: { project?: Project; onDone: () => voi
   const save = useMutation({
     mutationFn: async () => {
       const body: Record<string, unknown> = { name, kind, includeMigrationHistory: history };
-      if (databaseUrl || !saved) body.databaseUrl = databaseUrl;
+      if (!saved || (databaseUrl.trim() && databaseUrl !== saved.databaseUrl)) body.databaseUrl = databaseUrl.trim();
       return saved ? api.patch<Project>(`/api/projects/${saved.id}`, body) : api.post<Project>("/api/projects", body);
     },
     onSuccess: async (result) => {
       await queryClient.invalidateQueries({ queryKey: ["projects"] });
       toast.success(saved ? "Project saved" : "Project added");
       setSaved(result);
-      setDatabaseUrl("");
+      setDatabaseUrl(typeof result.databaseUrl === "string" ? result.databaseUrl : "");
       // Show right away whether Stowage can reach the database just saved.
       setTest(await testProject.mutateAsync(result.id).catch(() => null));
     },
@@ -102,7 +103,7 @@ function ProjectForm({ project, onDone }: { project?: Project; onDone: () => voi
         label="Database URL"
         help={
           saved
-            ? "Stored encrypted and never shown again. Leave empty to keep the current one."
+            ? "The password is stored encrypted and shown as ***; keep *** to keep it, or type the whole URL with a new one."
             : "postgresql://user:password@host:5432/dbname. For Supabase use the direct or session-pooler connection string. Stored encrypted."
         }
         error={fieldError(save.error, "databaseUrl")}
@@ -110,13 +111,13 @@ function ProjectForm({ project, onDone }: { project?: Project; onDone: () => voi
         {(p) => (
           <Input
             {...p}
-            type="password"
+            type={saved ? "text" : "password"}
             autoComplete="off"
             spellCheck={false}
-            required={!saved}
+            required
             value={databaseUrl}
             onChange={(e) => setDatabaseUrl(e.target.value)}
-            placeholder={saved ? "•••••••• (set)" : "postgresql://postgres:…@db.example.supabase.co:5432/postgres"}
+            placeholder="postgresql://postgres:…@db.example.supabase.co:5432/postgres"
           />
         )}
       </Field>

@@ -44,7 +44,7 @@ export function TokensPage() {
   return (
     <>
       <PageHeader title="API tokens" description="For scripts and monitoring: send as `Authorization: Bearer <token>`." />
-      <div className="grid items-start gap-6 lg:grid-cols-[minmax(0,1fr)_22rem]">
+      <div className="grid grid-cols-1 items-start gap-6 lg:grid-cols-[minmax(0,1fr)_22rem]">
         <div>
           {tokens.isPending ? (
             <Skeleton className="h-40" />

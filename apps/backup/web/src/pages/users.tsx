@@ -66,7 +66,7 @@ export function UsersPage() {
   return (
     <>
       <PageHeader title="Users" description="Admins change everything; viewers see statuses and lists only." />
-      <div className="grid items-start gap-6 lg:grid-cols-[minmax(0,1fr)_22rem]">
+      <div className="grid grid-cols-1 items-start gap-6 lg:grid-cols-[minmax(0,1fr)_22rem]">
         <div>
           {users.isPending ? (
             <Skeleton className="h-40" />

@@ -1,0 +1,317 @@
+/**
+ * The backup web UI in Debian's Chromium against a real `stowage serve` (its own data dir, SQLite
+ * metadata), real PostgreSQL and a local folder: issue 13's flow from first-run setup to delete, an
+ * axe scan of every page (light and dark, desktop and 360 px: no serious or critical violation) and
+ * screenshots of every page in test/e2e/artifacts/ (gitignored).
+ */
+import { execFile } from "node:child_process";
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { adminQuery, createDatabase, dropDatabase, psql, uniqueName } from "../../../../packages/backup-core/test/helpers/pg.ts";
+import {
+  type AxeFinding,
+  axeFindings,
+  BIN,
+  ensureWebBuilt,
+  launchChromium,
+  type Server,
+  screenshot,
+  startServer,
+} from "./support.ts";
+
+const run = promisify(execFile);
+
+const DESKTOP = { width: 1280, height: 860 };
+const PHONE = { width: 360, height: 780 };
+const EMAIL = "admin@example.com";
+const PASSWORD = "correct horse battery staple";
+
+let dir: string;
+let server: Server;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+const databases: string[] = [];
+let sourceUrl: string;
+const findings: AxeFinding[] = [];
+const consoleErrors: string[] = [];
+
+/** Nothing is loading any more (no skeletons, no spinners in buttons) and fonts are ready. */
+async function settle(p: Page = page): Promise<void> {
+  // Strings, not functions: they run in the page, and this file is typechecked without the DOM library.
+  await p.waitForFunction("document.querySelectorAll('.animate-pulse').length === 0", undefined, { timeout: 15_000 });
+  await p.evaluate("document.fonts.ready.then(() => true)");
+}
+
+/**
+ * Photographs the page as it is: desktop light, 360 px light, desktop dark; and scans it: every rule
+ * on desktop light, colour contrast in dark (the only rule the theme changes), sideways overflow at
+ * 360 px. Findings are collected and asserted at the end, so one run lists every page's problems.
+ */
+async function capture(name: string, { scan = true }: { scan?: boolean } = {}, p: Page = page): Promise<void> {
+  await settle(p);
+  if (scan) findings.push(...(await axeFindings(p, `${name} (desktop)`)));
+  await screenshot(p, `${name}-desktop`);
+  await p.setViewportSize(PHONE);
+  await settle(p);
+  const overflow = await p.evaluate<number>("document.documentElement.scrollWidth - document.documentElement.clientWidth");
+  if (overflow > 0) {
+    findings.push({
+      page: `${name} (360 px)`,
+      id: "horizontal-overflow",
+      impact: "serious",
+      help: `${overflow}px wider than the screen`,
+      nodes: [],
+    });
+  }
+  await screenshot(p, `${name}-360`);
+  await p.setViewportSize(DESKTOP);
+  await p.emulateMedia({ colorScheme: "dark" });
+  await settle(p);
+  if (scan) findings.push(...(await axeFindings(p, `${name} (dark)`, ["color-contrast"])));
+  await screenshot(p, `${name}-dark`);
+  await p.emulateMedia({ colorScheme: "light" });
+}
+
+async function nav(label: string): Promise<void> {
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: label, exact: true }).click();
+}
+
+async function choose(label: string, option: string, scope: Page | ReturnType<Page["getByRole"]> = page): Promise<void> {
+  await scope.getByLabel(label, { exact: true }).click();
+  await page.getByRole("option", { name: option, exact: true }).click();
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "stowage-e2e-"));
+  const source = uniqueName("e2e_src");
+  databases.push(source);
+  sourceUrl = await createDatabase(source);
+  await psql(sourceUrl, {
+    sql: `CREATE TABLE public.customers (id int PRIMARY KEY, name text NOT NULL);
+          INSERT INTO public.customers SELECT g, 'customer ' || g FROM generate_series(1, 500) g;
+          CREATE TABLE public.orders (id int PRIMARY KEY, customer_id int REFERENCES public.customers(id), total numeric);
+          INSERT INTO public.orders SELECT g, 1 + g % 500, g * 1.5 FROM generate_series(1, 2000) g;`,
+  });
+  await ensureWebBuilt();
+  server = await startServer(join(dir, "data"));
+  browser = await launchChromium();
+  context = await browser.newContext({ viewport: DESKTOP, acceptDownloads: true, colorScheme: "light", reducedMotion: "reduce" });
+  page = await context.newPage();
+  page.setDefaultTimeout(20_000);
+  page.on("console", (m) => {
+    if (m.type() === "error") consoleErrors.push(m.text());
+  });
+}, 180_000);
+
+afterAll(async () => {
+  await context?.close().catch(() => {});
+  await browser?.close().catch(() => {});
+  await server?.stop();
+  for (const name of databases) await dropDatabase(name).catch(() => {});
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe("backup web UI", () => {
+  it("first run: the setup form creates the admin and signs in", async () => {
+    await page.goto(server.url);
+    await page.waitForURL(/\/setup$/);
+    await capture("setup");
+    await page.getByLabel("Admin email").fill(EMAIL);
+    await page.getByLabel("Password", { exact: true }).fill("short");
+    await page.getByLabel("Confirm password").fill("short");
+    await page.getByRole("button", { name: "Create administrator" }).click();
+    // The API's message, next to the field it names.
+    await expect.poll(() => page.getByLabel("Password", { exact: true }).getAttribute("aria-invalid")).toBe("true");
+    expect(await page.getByRole("alert").first().textContent()).toMatch(/password: must be at least 12 characters/);
+    await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+    await page.getByLabel("Confirm password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Create administrator" }).click();
+    await page.getByRole("heading", { name: "Dashboard" }).waitFor();
+    await capture("dashboard-empty", { scan: false });
+  }, 180_000);
+
+  it("adds a project and tests its connection", async () => {
+    await nav("Projects");
+    await page.getByRole("button", { name: "Add project" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByLabel("Name").fill("shop");
+    await dialog.getByLabel("Database URL").fill(sourceUrl);
+    await choose("Kind", "Plain PostgreSQL", dialog);
+    await capture("project-dialog", { scan: false });
+    await dialog.getByRole("button", { name: "Add project" }).click();
+    await expect.poll(() => dialog.getByRole("status").textContent()).toMatch(/Connected: PostgreSQL \d+.* plain PostgreSQL/);
+    await dialog.getByRole("button", { name: "Done" }).click();
+    await page.getByRole("heading", { name: "shop" }).waitFor();
+    await page.getByRole("button", { name: "Test connection" }).click();
+    await page.getByText("Connection works").first().waitFor();
+    await capture("projects");
+  }, 180_000);
+
+  it("adds a local destination, and shows the error of one that cannot work", async () => {
+    await nav("Storage destinations");
+    await page.getByText("Add Storage Destination", { exact: true }).waitFor();
+    await page.getByText("Configure where your backups will be stored").waitFor();
+    await page.getByLabel("Storage Type").click();
+    for (const label of ["S3 Compatible (AWS, R2, MinIO)", "Google Drive", "Nextcloud", "Local Mapped Storage"]) {
+      await page.getByRole("option", { name: label, exact: true }).waitFor();
+    }
+    await page.getByRole("option", { name: "S3 Compatible (AWS, R2, MinIO)" }).click();
+    await page.getByText(/Cloudflare R2 uses/).waitFor();
+    await capture("destination-form-s3", { scan: false });
+
+    await choose("Storage Type", "Local Mapped Storage");
+    await page.getByLabel("Name").fill("Local disk");
+    await page.getByLabel("Folder path").fill(join(dir, "backups"));
+    await page.getByRole("button", { name: "Save Storage Destination" }).click();
+    await page.getByRole("heading", { name: "Local disk" }).waitFor();
+    await page.getByText("Storage destination created successfully").first().waitFor();
+
+    // A "folder" that is a file: the server's connection check refuses it and the form says why.
+    const notAFolder = join(dir, "not-a-folder");
+    await writeFile(notAFolder, "x");
+    await page.getByLabel("Name").fill("Broken disk");
+    await page.getByLabel("Folder path").fill(notAFolder);
+    await page.getByRole("button", { name: "Save Storage Destination" }).click();
+    const alert = page.locator("form").getByRole("alert");
+    await alert.waitFor();
+    expect((await alert.textContent())?.length).toBeGreaterThan(10);
+    await page.getByLabel("Folder path").fill("relative/path");
+    await page.getByRole("button", { name: "Save Storage Destination" }).click();
+    // A config error names its field: shown under that field.
+    await expect.poll(async () => page.getByLabel("Folder path").getAttribute("aria-invalid")).toBe("true");
+    expect(await page.getByRole("heading", { name: "Broken disk" }).count()).toBe(0);
+    await capture("destinations");
+  }, 180_000);
+
+  it("backs up to the local destination with live progress", async () => {
+    await nav("Manual backup");
+    await page.getByText("Create Manual Backup", { exact: true }).waitFor();
+    await expect.poll(() => page.getByLabel("Include migration history").getAttribute("data-state")).toBe("checked");
+    await page.getByLabel("Backup Type").click();
+    for (const label of ["Full Backup (Roles + Schema + Data)", "Schema Only", "Data Only"]) {
+      await page.getByRole("option", { name: label, exact: true }).waitFor();
+    }
+    await page.keyboard.press("Escape");
+    await page.getByLabel("Storage Destination").click();
+    const options = await page.getByRole("option").allTextContents();
+    expect(options[0]).toBe("Direct Browser Download");
+    expect(options).toContain("Local disk (local_mapped)");
+    await page.getByRole("option", { name: "Local disk (local_mapped)" }).click();
+    const events = page.waitForRequest((r) => /\/api\/backups\/[^/]+\/events$/.test(r.url()));
+    await page.getByRole("button", { name: "Create Backup" }).click();
+    await events;
+    const progress = page.locator("[aria-live=polite]").filter({ hasText: "Dumped" });
+    await progress.waitFor();
+    await progress.getByText("completed").first().waitFor({ timeout: 60_000 });
+    expect(await progress.textContent()).toMatch(/Local disk/);
+    await capture("manual-backup");
+    const folders = await readdir(join(dir, "backups"), { recursive: true });
+    expect(folders.some((f) => f.endsWith("manifest.json"))).toBe(true);
+  }, 180_000);
+
+  it("backs up to a browser download that starts by itself and verifies with stowage verify", async () => {
+    await page.reload();
+    await page.getByText("Create Manual Backup", { exact: true }).waitFor();
+    expect(await page.getByLabel("Storage Destination").textContent()).toContain("Direct Browser Download");
+    const download = page.waitForEvent("download", { timeout: 90_000 });
+    await page.getByRole("button", { name: "Create Backup" }).click();
+    const file = await download;
+    expect(file.suggestedFilename()).toMatch(/\.tar$/);
+    const tar = join(dir, file.suggestedFilename());
+    await file.saveAs(tar);
+    const verify = await run(process.execPath, [BIN, "verify", tar]).then(
+      (r) => ({ code: 0, out: r.stdout + r.stderr }),
+      (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout + e.stderr }),
+    );
+    expect(verify, verify.out).toMatchObject({ code: 0 });
+  }, 180_000);
+
+  it("lists backups, verifies one, restores it into a new database and deletes it", async () => {
+    await nav("Backups");
+    const table = page.getByRole("region", { name: "Backups" });
+    await expect.poll(() => table.getByRole("row").count()).toBe(3);
+    await capture("backups");
+    await table.getByRole("row").filter({ hasText: "Local disk" }).getByRole("link").click();
+    await page.getByRole("heading", { name: "Backup of shop" }).waitFor();
+    await page.getByRole("region", { name: "Files of this backup" }).waitFor();
+    expect(await page.getByRole("region", { name: "Row counts" }).textContent()).toContain("public.orders2,000");
+
+    await page.getByRole("button", { name: "Verify" }).click();
+    await page
+      .getByText(/^Verified/)
+      .first()
+      .waitFor({ timeout: 60_000 });
+    await page.getByText("verified", { exact: true }).first().waitFor();
+    await capture("backup-detail");
+
+    const target = uniqueName("e2e_restored");
+    databases.push(target);
+    const targetUrl = await createDatabase(target);
+    await page.getByRole("button", { name: "Restore" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByLabel("Target database URL").fill(targetUrl);
+    await dialog.getByLabel("Clean first").click();
+    await dialog.getByText(/Drops the objects/).waitFor();
+    await dialog.getByLabel("Clean first").click();
+    await capture("restore-dialog");
+    await dialog.getByRole("button", { name: "Start restore" }).click();
+    await dialog.getByText("completed").waitFor({ timeout: 90_000 });
+    const rows = await adminQuery<{ customers: string; orders: string }>(
+      "SELECT (SELECT count(*) FROM public.customers) AS customers, (SELECT count(*) FROM public.orders) AS orders",
+      target,
+    );
+    expect(rows[0]).toEqual({ customers: "500", orders: "2000" });
+    await dialog.getByRole("button", { name: "Close", exact: true }).first().click();
+
+    await page.getByRole("button", { name: "Delete" }).click();
+    await page.getByRole("alertdialog").getByRole("button", { name: "Delete backup" }).click();
+    await page.waitForURL(/\/backups$/);
+    await expect.poll(() => page.getByRole("region", { name: "Backups" }).getByRole("row").count()).toBe(2);
+    const left = await readdir(join(dir, "backups"), { recursive: true });
+    expect(left.some((f) => f.endsWith("manifest.json"))).toBe(false);
+  }, 180_000);
+
+  it("tokens, users, and sign-in after sign-out", async () => {
+    await nav("API tokens");
+    await page.getByLabel("Token name").fill("monitor");
+    await page.getByRole("button", { name: "Create token" }).click();
+    const token = await page.getByRole("dialog").getByLabel("Token").inputValue();
+    expect(token.length).toBeGreaterThan(20);
+    const me = await fetch(`${server.url}/api/auth/me`, { headers: { Authorization: `Bearer ${token}` } });
+    expect(me.status).toBe(200);
+    await page.getByRole("dialog").getByRole("button", { name: "Done" }).click();
+    await capture("tokens");
+
+    await nav("Users");
+    await page.getByLabel("Email").fill("viewer@example.com");
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Add user" }).click();
+    await page.getByRole("cell", { name: "viewer@example.com", exact: true }).waitFor();
+    await capture("users");
+
+    await nav("Dashboard");
+    await page.getByRole("heading", { name: "shop" }).waitFor();
+    await capture("dashboard");
+
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.waitForURL(/\/login$/);
+    await capture("login");
+    await page.getByLabel("Email").fill(EMAIL);
+    await page.getByLabel("Password").fill("wrong password!");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("alert").filter({ hasText: "wrong email or password" }).waitFor();
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { name: "Dashboard" }).waitFor();
+  }, 180_000);
+
+  it("every page: no serious or critical accessibility violation, nothing wider than 360 px, no console error", () => {
+    expect(findings, JSON.stringify(findings, null, 2)).toEqual([]);
+    expect(consoleErrors.filter((e) => !/status of 4\d\d/.test(e))).toEqual([]);
+  });
+});
