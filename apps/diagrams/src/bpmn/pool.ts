@@ -5,7 +5,7 @@
  * work (hundreds of ms to seconds for multi-MB documents, ~1 GB for a crafted one before the element
  * cap): on the request thread it blocks every other request. The pool runs it on a few piscina
  * worker threads with a bounded queue:
- *  - `maxQueue` tasks wait at most; one more is refused at once with 503 SERVER_BUSY and
+ *  - `maxQueue` tasks wait at most (beyond one running per thread); one more is refused at once with 503 SERVER_BUSY and
  *    `Retry-After` (the client retries later; nothing is stored).
  *  - each task has a deadline (`taskTimeoutMs`): a task past it is aborted (its thread is replaced)
  *    and answered 503.
@@ -94,27 +94,32 @@ export function createBpmnPool(options: BpmnPoolOptions): BpmnWork {
   const threads = Math.max(1, options.threads);
   const maxElements = options.maxElements ?? DEFAULT_MAX_DIAGRAM_ELEMENTS;
   const timeoutMs = options.taskTimeoutMs ?? 30_000;
+  const maxQueue = options.maxQueue ?? threads * 8;
   const pool = new Piscina<BpmnTask, TaskOutcome<unknown>>({
     filename: new URL("./bpmn-worker.mjs", import.meta.url).href,
     minThreads: threads,
     maxThreads: threads,
-    maxQueue: options.maxQueue ?? threads * 8,
     // Threads stay up: starting one (tsx + bpmn-moddle's type registry) costs far more than a parse.
     idleTimeout: Number.POSITIVE_INFINITY,
     resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMb ?? 1024 },
   });
+  // The bound is counted here: piscina's own maxQueue does not apply to tasks with an AbortSignal
+  // (they wait in its skip queue), and every task here has one for its deadline.
+  let inFlight = 0;
   const run = async (task: BpmnTask): Promise<TaskOutcome<unknown>> => {
+    if (inFlight >= threads + maxQueue) throw serverBusy("the server is parsing too many diagrams at once");
+    inFlight++;
     try {
       return await pool.run(task, { signal: AbortSignal.timeout(timeoutMs) });
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
       const code = (error as { code?: unknown }).code;
-      if (/queue is at limit/i.test(message)) throw serverBusy("the server is parsing too many diagrams at once");
       if (error instanceof Error && error.name === "AbortError") {
         throw serverBusy(`the document was not processed within ${Math.round(timeoutMs / 1000)} s`);
       }
       if (code === "ERR_WORKER_OUT_OF_MEMORY") throw tooManyElements(maxElements);
       throw error;
+    } finally {
+      inFlight--;
     }
   };
   return { ...work(run, maxElements), close: () => pool.destroy() };

@@ -7,6 +7,7 @@ import { readFile } from "node:fs/promises";
 import { afterAll, describe, expect, it } from "vitest";
 import { defaultDiagramXml } from "../../src/bpmn/default-diagram.ts";
 import { createBpmnPool, inThreadBpmn } from "../../src/bpmn/pool.ts";
+import { generateLargeBpmn } from "../db/large-bpmn.ts";
 
 const fixture = (name: string) => readFile(new URL(`../fixtures/${name}`, import.meta.url), "utf8");
 
@@ -43,5 +44,27 @@ describe("BPMN pool: validation", () => {
   it("refuses an oversized document with 413", async () => {
     const small = await fixture("A.1.0.bpmn");
     expect(await verdict(pooled.validate(small, 1000))).toMatch(/^413 PAYLOAD_TOO_LARGE/);
+  });
+
+  it("a full queue refuses at once with 503 SERVER_BUSY and Retry-After; the pool keeps working", async () => {
+    const pool = createBpmnPool({ threads: 1, maxQueue: 1 });
+    try {
+      await pool.validate(defaultDiagramXml(), 5_000_000); // thread started
+      const large = generateLargeBpmn(2 * 1024 * 1024);
+      const outcomes = await Promise.all(
+        Array.from({ length: 4 }, () =>
+          pool.validate(large, 5_000_000).then(
+            () => "ok",
+            (e: { status: number; code: string; headers: Record<string, string> }) =>
+              `${e.status} ${e.code} ${e.headers["Retry-After"]}`,
+          ),
+        ),
+      );
+      // One runs, one waits, two are refused.
+      expect(outcomes).toEqual(["ok", "ok", "503 SERVER_BUSY 2", "503 SERVER_BUSY 2"]);
+      await expect(pool.validate(large, 5_000_000)).resolves.toBeUndefined();
+    } finally {
+      await pool.close();
+    }
   });
 });
