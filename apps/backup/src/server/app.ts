@@ -5,6 +5,7 @@
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import { authMiddleware } from "./auth/middleware.ts";
 import type { AppEnv, Services } from "./context.ts";
@@ -38,10 +39,12 @@ export function createApp(services: Services, extraRoutes: readonly RouteModule[
       for (const [k, v] of Object.entries(error.headers ?? {})) c.header(k, v);
       return c.json(error.toBody(), error.status as 400);
     }
-    if (error instanceof SyntaxError || (error as { name?: string }).name === "HTTPException") {
-      const status = (error as { status?: number }).status;
-      if (status === 413) return c.json(new ApiError("PAYLOAD_TOO_LARGE", "the request body is too large").toBody(), 413);
-      return c.json(new ApiError("INVALID_INPUT", "the request body is not valid JSON").toBody(), 422);
+    if (error instanceof HTTPException) {
+      if (error.status === 413) return c.json(new ApiError("PAYLOAD_TOO_LARGE", "the request body is too large").toBody(), 413);
+      if (error.status === 400) {
+        return c.json(new ApiError("INVALID_INPUT", `the request body is not valid: ${error.message}`).toBody(), 422);
+      }
+      return c.json({ error: { code: "HTTP_ERROR", message: error.message } }, error.status);
     }
     services.log.error({ err: error, method: c.req.method, path: c.req.path }, "request failed");
     return c.json(new ApiError("INTERNAL", "the server failed to handle this request; see its log").toBody(), 500);
