@@ -17,6 +17,8 @@ export type RenderFormat = "svg" | "png" | "pdf";
 export interface RenderOptions {
   /** Fit the diagram into exactly this box (thumbnails). Default: the diagram's own size. */
   readonly fit?: { width: number; height: number };
+  /** This render's timeout; the renderer's default when unset. */
+  readonly timeoutMs?: number;
 }
 
 export interface Rendered {
@@ -146,13 +148,11 @@ export class DiagramRenderer {
   async render(xml: string, format: RenderFormat, options: RenderOptions = {}): Promise<Rendered> {
     const page = await this.acquire();
     let timer: NodeJS.Timeout | undefined;
+    const timeoutMs = options.timeoutMs ?? this.options.timeoutMs;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () =>
-          reject(
-            new ObjectError("EXPORT_TIMEOUT", `rendering took longer than ${this.options.timeoutMs} ms (EXPORT_TIMEOUT_MS)`),
-          ),
-        this.options.timeoutMs,
+        () => reject(new ObjectError("EXPORT_TIMEOUT", `rendering took longer than ${timeoutMs} ms (EXPORT_TIMEOUT_MS)`)),
+        timeoutMs,
       );
     });
     try {

@@ -167,11 +167,17 @@ export class ObjectStore {
     const input = Buffer.isBuffer(source) ? Readable.from([source]) : source;
     input.once("error", (error) => meter.destroy(error));
     try {
-      const result = await this.bucket(req.bucket).upload(input.pipe(meter), req.path, {
+      // The meter's own error (limit, quota) ends the upload even if the provider has not started
+      // reading yet; the abort signal tells the provider to clean up.
+      const meterFailed = new Promise<never>((_, reject) => meter.once("error", reject));
+      meterFailed.catch(() => undefined);
+      const upload = this.bucket(req.bucket).upload(input.pipe(meter), req.path, {
         contentType: req.contentType,
         ...(req.size !== undefined ? { size: req.size } : {}),
         signal: abort.signal,
       });
+      upload.catch(() => undefined);
+      const result = await Promise.race([upload, meterFailed]);
       return await this.db.asService(async (sql) => {
         const { rows } = await sql.query<StoredObject>(
           `update public.stored_objects set size_bytes = $2, sha256 = $3, complete = true where id = $1
@@ -326,6 +332,19 @@ export class ObjectStore {
       // A live row under the same path (a thumbnail rendered again) keeps its bytes.
       return rows.filter((r) => !r.live);
     });
+    for (const { bucket, path } of gone) {
+      // A failed delete puts the tombstone back, so the next sweep retries it.
+      await this.bucket(bucket)
+        .delete(path)
+        .catch(() =>
+          this.db.asService((sql) =>
+            sql.query("insert into stowage_private.object_tombstones (bucket, path) values ($1, $2) on conflict do nothing", [
+              bucket,
+              path,
+            ]),
+          ),
+        );
+    }
     return gone.length;
   }
 }

@@ -9,8 +9,10 @@
  *    has no public objects by the time the client hears back.
  */
 
+import { attachmentRoutes } from "../api/attachments.ts";
 import { draftRoutes } from "../api/drafts.ts";
 import { exportRoutes } from "../api/exports.ts";
+import { importRoutes } from "../api/imports.ts";
 import { metricsRoutes } from "../api/metrics.ts";
 import { objectRoutes } from "../api/objects.ts";
 import type { RouteGroup } from "../app.ts";
@@ -22,6 +24,8 @@ export function objectRouteGroups(services: ObjectServices): RouteGroup[] {
     { path: "/metrics", routes: () => metricsRoutes(services) },
     { path: "/diagrams", routes: () => exportRoutes(services) },
     { path: "/diagrams", routes: (deps) => draftRoutes(deps, services) },
+    { path: "/projects", routes: (deps) => importRoutes(deps, services) },
+    { path: "/projects", routes: (deps) => attachmentRoutes(deps, services) },
   ];
 }
 

@@ -107,7 +107,7 @@ export async function api(
   h: ObjectHarness,
   method: string,
   url: string,
-  opts: { token?: string; json?: unknown; body?: BodyInit; headers?: Record<string, string> } = {},
+  opts: { token?: string; json?: unknown; body?: RequestInit["body"]; headers?: Record<string, string> } = {},
 ): Promise<Answer> {
   const headers: Record<string, string> = { ...opts.headers };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
