@@ -16,7 +16,7 @@ import {
   type SegmentManifest,
   segmentManifestSchema,
 } from "./format.ts";
-import { isoToMicros, type Lsn, parseLsn } from "./lsn.ts";
+import { formatLsn, isoToMicros, type Lsn, microsToIso, parseLsn } from "./lsn.ts";
 
 export interface ArchivedSegment {
   readonly key: string;
@@ -160,4 +160,28 @@ export function windows(archive: PitrArchive): RestorableWindow[] {
     }
     return { base, from: base.time, to, toLsn, segments: used, gapAfter, endsAt };
   });
+}
+
+export interface NameWindows {
+  readonly name: string;
+  readonly windows: ReadonlyArray<{ from: string; to: string; toLsn: string; baseId: string; gap: boolean }>;
+}
+
+/** Every archive name on the destination with the time ranges it can be restored to (`stowage list`). */
+export async function restorableWindows(destination: StorageDestination): Promise<NameWindows[]> {
+  const out: NameWindows[] = [];
+  for (const name of await archiveNames(destination)) {
+    const ws = windows(await readArchive(destination, name));
+    out.push({
+      name,
+      windows: ws.map((w) => ({
+        from: microsToIso(w.from),
+        to: microsToIso(w.to),
+        toLsn: formatLsn(w.toLsn),
+        baseId: w.base.marker.backupId,
+        gap: w.gapAfter !== null,
+      })),
+    });
+  }
+  return out;
 }

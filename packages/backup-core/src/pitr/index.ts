@@ -8,9 +8,11 @@ export {
   type ArchivedBase,
   type ArchivedSegment,
   archiveNames,
+  type NameWindows,
   type PitrArchive,
   type RestorableWindow,
   readArchive,
+  restorableWindows,
   windows,
 } from "./archive.ts";
 export { dropStream, type StreamControlOptions, type StreamStatus, streamStatus } from "./control.ts";

@@ -243,6 +243,10 @@ describe("stowage stream + restore --to-time", () => {
     ]);
     expect(stdout).toMatch(/restored shop to \S+ \(LSN [0-9A-F]+\/[0-9A-F]+\)/);
     expect(await contentHashes(target)).toEqual(moments[1]!.hashes);
+    const list = await run(process.execPath, [BIN, "list", "--from", dest("a")]);
+    expect(list.stdout).toMatch(/shop {2}restorable from \S+Z to \S+Z \(base shop\/\d{8}T\d{6}Z-\w+\)/);
+    const to = /restorable from \S+ to (\S+)/.exec(list.stdout)![1]!;
+    expect(to >= moments[2]!.time).toBe(true);
   }, 60_000);
 
   it("--status shows the slot, --drop removes slot and publication", async () => {

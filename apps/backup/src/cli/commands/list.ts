@@ -1,8 +1,9 @@
 /** @module cli/commands/list — `stowage list --from <dest>`: every backup, complete or not. */
-import { type BackupEntry, listBackups } from "@stowage/backup-core";
+import { type BackupEntry, listBackups, restorableWindows } from "@stowage/backup-core";
 import type { Command } from "commander";
 import { openDestination, withDestination } from "../destination.ts";
 import { formatBytes, formatTime } from "../format.ts";
+import { printRestorableWindows } from "./stream.ts";
 
 export function listJson(entry: BackupEntry) {
   return {
@@ -24,11 +25,18 @@ export function registerList(program: Command): void {
     .command("list")
     .description("list the backups of a destination, oldest first (complete = has a valid manifest.json)")
     .requiredOption("--from <dest>", "destination URL (file:///path, s3://bucket/prefix, …)")
-    .option("--json", "one JSON object per line (JSON Lines), one per backup")
+    .option(
+      "--json",
+      "one JSON object per line (JSON Lines), one per backup, then one per point-in-time window ({ name, restorable })",
+    )
     .action(async (opts: { from: string; json?: boolean }) => {
-      const entries = await withDestination(await openDestination(opts.from), (d) => listBackups(d));
+      const [entries, pitr] = await withDestination(
+        await openDestination(opts.from),
+        async (d) => [await listBackups(d), await restorableWindows(d)] as const,
+      );
       if (opts.json) {
         for (const entry of entries) process.stdout.write(`${JSON.stringify(listJson(entry))}\n`);
+        printRestorableWindows(pitr, true);
         return;
       }
       if (entries.length === 0) {
@@ -53,5 +61,7 @@ export function registerList(program: Command): void {
       for (const row of [header, ...rows]) {
         process.stdout.write(`${row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  ")}\n`);
       }
+      if (pitr.length > 0) process.stdout.write("\nPoint-in-time restore (stowage restore --from … NAME --to-time …):\n");
+      printRestorableWindows(pitr, false);
     });
 }

@@ -7,6 +7,7 @@
 import {
   dropStream,
   formatLsn,
+  type NameWindows,
   planRestoreToTime,
   restoreToTime,
   runStream,
@@ -215,5 +216,21 @@ export async function restoreToTimeCommand(
     );
   } finally {
     await destination.close().catch(() => {});
+  }
+}
+
+/** The point-in-time section of `stowage list` (registered by commands/list.ts). */
+export function printRestorableWindows(names: readonly NameWindows[], json: boolean): void {
+  for (const n of names) {
+    for (const w of n.windows) {
+      if (json) {
+        process.stdout.write(`${JSON.stringify({ name: n.name, restorable: w })}\n`);
+      } else {
+        process.stdout.write(
+          `${n.name}  restorable from ${w.from} to ${w.to} (base ${w.baseId}${w.gap ? "; the archive has a gap after this" : ""})\n`,
+        );
+      }
+    }
+    if (!json && n.windows.length === 0) process.stdout.write(`${n.name}  change archive without a base: not restorable\n`);
   }
 }
