@@ -189,6 +189,54 @@ describe("browser_download specifics", () => {
     await eventually(() => isGone(d, "big/interrupted.bin"), "the object is removed after the retry completes");
   });
 
+  it("concurrent requests with one token: exactly one gets the file, the others 409, then 404", async () => {
+    const { stream, sha256 } = generatedStream(2 * 1024 * 1024 + 5);
+    const { url } = await d.upload(stream, "race/once.bin");
+    const responses = await Promise.all(Array.from({ length: 6 }, () => fetch(`${base}${url}`)));
+    const bodies = await Promise.all(
+      responses.map(async (r) => ({ status: r.status, body: Buffer.from(await r.arrayBuffer()) })),
+    );
+    const served = bodies.filter((b) => b.status === 200);
+    expect(served).toHaveLength(1);
+    expect(sha(served[0]?.body ?? Buffer.alloc(0))).toBe(sha256);
+    for (const other of bodies.filter((b) => b.status !== 200)) {
+      // While the winner streams, the link is in use (409); once it is done, it is gone (404).
+      expect([409, 404]).toContain(other.status);
+      expect(other.body.length).toBeLessThan(200);
+    }
+    await eventually(() => isGone(d, "race/once.bin"), "the object is removed after the one complete download");
+    expect((await fetch(`${base}${url}`)).status).toBe(404);
+  });
+
+  it("a claimed link answers 409 to a second request until the first download ends", async () => {
+    const { url } = await d.upload(generatedStream(8 * 1024 * 1024).stream, "race/slow.bin");
+    const first = await fetch(`${base}${url}`);
+    expect(first.status).toBe(200);
+    const reader = first.body?.getReader();
+    expect((await reader?.read())?.value?.length).toBeGreaterThan(0);
+    const second = await fetch(`${base}${url}`);
+    expect(second.status).toBe(409);
+    expect(second.headers.get("retry-after")).toBe("60");
+    expect(await second.text()).toContain("being used by another download");
+    for (let chunk = await reader?.read(); chunk && !chunk.done; chunk = await reader?.read()) {
+      // drain the first download
+    }
+    await eventually(() => isGone(d, "race/slow.bin"), "removed once the first download completed");
+  });
+
+  it("staged files are 0600 and the folders Stowage creates 0700", async () => {
+    const fresh = join(root, "private", "staging");
+    const staged = new BrowserDownloadDestination({ stagingPath: fresh });
+    await staged.upload(Readable.from([Buffer.from("secret rows")]), "db/dump.sql.gz");
+    expect((await stat(join(root, "private"))).mode & 0o777).toBe(0o700);
+    expect((await stat(fresh)).mode & 0o777).toBe(0o700);
+    expect((await stat(join(fresh, OBJECTS_FOLDER))).mode & 0o777).toBe(0o700);
+    expect((await stat(join(fresh, OBJECTS_FOLDER, "db"))).mode & 0o777).toBe(0o700);
+    expect((await stat(join(fresh, OBJECTS_FOLDER, "db", "dump.sql.gz"))).mode & 0o777).toBe(0o600);
+    expect((await stat(join(fresh, TOKEN_INDEX_FILE))).mode & 0o777).toBe(0o600);
+    await staged.close();
+  });
+
   it("an expired token answers 410 Gone and its object is removed; then 404", async () => {
     const { url } = await d.upload(Readable.from([Buffer.from("too late")]), "exp/late.txt");
     clock += 60_000;

@@ -6,6 +6,7 @@
  * bearer token and the token request body) is never kept as a cause.
  */
 import { isNetworkError, redact, StorageError } from "../../errors.ts";
+import { isTransientNetworkError, isTransientStatus } from "../../layer/retry.ts";
 
 interface ErrorShape {
   status?: unknown;
@@ -161,4 +162,27 @@ function origin(url: string): string {
   } catch {
     return url;
   }
+}
+
+const RATE_LIMIT_REASONS = new Set(["rateLimitExceeded", "userRateLimitExceeded"]);
+
+/**
+ * Which Drive answers are worth another attempt, as Google's Drive guide asks: 429, 403 rate limits,
+ * 5xx, and a connection dropped mid-request (a refused one means the host is down: fail fast).
+ */
+export function isRetryable(error: unknown): boolean {
+  const status = driveStatus(error);
+  if (status !== undefined)
+    return isTransientStatus(status) || (status === 403 && RATE_LIMIT_REASONS.has(driveReason(error) ?? ""));
+  return isTransientNetworkError(error);
+}
+
+/** Drive's Retry-After, in milliseconds. */
+export function retryAfterMs(error: unknown): number | undefined {
+  const headers = (error as { response?: { headers?: unknown } })?.response?.headers;
+  let value: string | null | undefined;
+  if (headers instanceof Headers) value = headers.get("retry-after");
+  else if (headers && typeof headers === "object") value = (headers as Record<string, string>)["retry-after"];
+  const seconds = value ? Number(value) : Number.NaN;
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
 }

@@ -7,31 +7,21 @@
  * session completes, and only then is it renamed to the key and the previous file of that name deleted.
  * Every call goes to the configured `rootUrl`/`tokenUrl`: Google in production, the emulator in tests.
  */
-import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import { type drive_v3, drive as driveClient } from "@googleapis/drive";
-import { parseProviderConfig } from "../../config.ts";
-import type {
-  ConnectionCheck,
-  DownloadOptions,
-  StorageCapabilities,
-  StorageDestination,
-  StorageObjectInfo,
-  UploadOptions,
-  UploadResult,
-  UploadSource,
-} from "../../contract.ts";
+import type { DownloadOptions, StorageObjectInfo, UploadOptions, UploadResult, UploadSource } from "../../contract.ts";
 import { StorageError } from "../../errors.ts";
-import { validateKey, validatePrefix } from "../../keys.ts";
+import { DestinationLayer } from "../../layer/destination-layer.ts";
+import type { DriverContext, StorageDriver } from "../../layer/provider.ts";
+import { retry } from "../../layer/retry.ts";
+import { tempName } from "../../layer/temp-name.ts";
 import { meterSource, openSource } from "../../stream/meter.ts";
 import { createDriveAuth, type DriveAuth } from "./auth.ts";
-import { type GoogleDriveConfig, googleDriveConfigSchema, googleDriveDisplayName } from "./config.ts";
-import { driveStatus, toStorageError } from "./drive-errors.ts";
+import type { GoogleDriveConfig } from "./config.ts";
+import { googleDriveDescription } from "./description.ts";
+import { driveStatus, isRetryable, retryAfterMs, toStorageError } from "./drive-errors.ts";
 import { uploadResumable } from "./resumable-upload.ts";
-import { DEFAULT_BASE_DELAY_MS, DEFAULT_MAX_DELAY_MS, type RetryPolicy, withRetry } from "./retry.ts";
 
-/** Uploads in progress carry this name; listings skip it. */
-export const TEMP_PREFIX = ".stowage-partial-";
 export const FOLDER_MIME = "application/vnd.google-apps.folder";
 const FILE_FIELDS = "id,name,mimeType,size,md5Checksum,modifiedTime,createdTime";
 const API_TIMEOUT_MS = 20_000;
@@ -45,65 +35,43 @@ export function driveQuote(value: string): string {
 
 type MethodOptions = { rootUrl: string; timeout: number; retry: false; signal?: AbortSignal };
 
-export class GoogleDriveDestination implements StorageDestination {
-  readonly type = "google_drive" as const;
-  readonly capabilities: StorageCapabilities = {
-    // Drive has no rename-over: for an instant two complete files share the name (readers pick the
-    // newest); readers never see partial data, but the replace is two steps.
-    atomicReplace: false,
-    unknownLengthUpload: true,
-    reportsFreeSpace: true,
-    hierarchical: true,
-  };
-  private config: GoogleDriveConfig | undefined;
-  private auth: DriveAuth | undefined;
-  private api: drive_v3.Drive | undefined;
+export class GoogleDriveDriver implements StorageDriver {
+  private readonly auth: DriveAuth;
+  private readonly drive: drive_v3.Drive;
   /** Folder path ("" = the root folder) → id; promises, so concurrent uploads create a folder once. */
   private folders = new Map<string, Promise<string>>();
   private rootVerified = false;
+  private readonly cfg: GoogleDriveConfig;
 
-  constructor(config?: unknown) {
-    if (config !== undefined) this.apply(config);
-  }
-
-  get name(): string {
-    return this.config ? googleDriveDisplayName(this.config) : "google_drive (not configured)";
-  }
-
-  async configure(config: unknown): Promise<void> {
-    this.apply(config);
-  }
-
-  private apply(raw: unknown): void {
-    const config = parseProviderConfig(googleDriveConfigSchema, raw, "google_drive");
-    this.config = { ...config, rootUrl: config.rootUrl.endsWith("/") ? config.rootUrl : `${config.rootUrl}/` };
-    this.auth = createDriveAuth(this.config);
+  constructor(
+    config: GoogleDriveConfig,
+    private readonly context: DriverContext,
+  ) {
+    this.cfg = { ...config, rootUrl: config.rootUrl.endsWith("/") ? config.rootUrl : `${config.rootUrl}/` };
+    this.auth = createDriveAuth(this.cfg);
     // `auth` is google-auth-library's client; googleapis-common bundles its own copy of the types.
-    this.api = driveClient({ version: "v3", auth: this.auth.client as unknown as drive_v3.Options["auth"] });
-    this.folders = new Map();
-    this.rootVerified = false;
+    this.drive = driveClient({ version: "v3", auth: this.auth.client as unknown as drive_v3.Options["auth"] });
   }
 
-  private get cfg(): GoogleDriveConfig {
-    if (!this.config) throw new StorageError("INVALID_CONFIG", this.name, "not configured: call configure() first");
-    return this.config;
+  private get name(): string {
+    return this.context.name;
   }
 
-  private get drive(): drive_v3.Drive {
-    if (!this.api) throw new StorageError("INVALID_CONFIG", this.name, "not configured: call configure() first");
-    return this.api;
-  }
-
-  private retryPolicy(signal?: AbortSignal): RetryPolicy {
-    return { maxRetries: this.cfg.maxRetries, baseDelayMs: DEFAULT_BASE_DELAY_MS, maxDelayMs: DEFAULT_MAX_DELAY_MS, signal };
+  /**
+   * Every Drive request is retried on its own with the layer's one policy (Google's guide asks for
+   * per-request backoff; a list of many pages should not restart from page one). What still fails
+   * comes out permanent, so the layer does not retry it a second time.
+   */
+  private retrying<T>(run: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return retry(run, { policy: this.context.policy, isTransient: isRetryable, signal, retryAfterMs });
   }
 
   private toError(error: unknown, what: string, signal?: AbortSignal): StorageError {
     return toStorageError(error, {
       destination: this.name,
       what,
-      secrets: this.auth?.secrets() ?? [],
-      serviceAccountEmail: this.auth?.serviceAccountEmail,
+      secrets: this.auth.secrets(),
+      serviceAccountEmail: this.auth.serviceAccountEmail,
       signal,
       rootUrl: this.cfg.rootUrl,
     });
@@ -113,7 +81,7 @@ export class GoogleDriveDestination implements StorageDestination {
   private async call<T>(what: string, run: (options: MethodOptions) => Promise<{ data: T }>, signal?: AbortSignal): Promise<T> {
     try {
       const options: MethodOptions = { rootUrl: this.cfg.rootUrl, timeout: API_TIMEOUT_MS, retry: false, signal };
-      return (await withRetry(() => run(options), this.retryPolicy(signal))).data;
+      return (await this.retrying(() => run(options), signal)).data;
     } catch (error) {
       throw this.toError(error, what, signal);
     }
@@ -230,7 +198,6 @@ export class GoogleDriveDestination implements StorageDestination {
   }
 
   private splitKey(key: string): { folder: string; name: string } {
-    validateKey(key, this.name);
     const slash = key.lastIndexOf("/");
     return { folder: slash >= 0 ? key.slice(0, slash) : "", name: key.slice(slash + 1) };
   }
@@ -252,11 +219,10 @@ export class GoogleDriveDestination implements StorageDestination {
     }
   }
 
-  async upload(source: UploadSource, key: string, options: UploadOptions = {}): Promise<UploadResult> {
+  async upload(source: UploadSource, key: string, options: UploadOptions): Promise<UploadResult> {
     const { folder, name } = this.splitKey(key);
     const signal = options.signal;
     const what = `upload of ${key}`;
-    if (signal?.aborted) throw new StorageError("INTERRUPTED", this.name, `${what}: aborted before it started`);
     const input = openSource(source);
     const meter = meterSource(input, options.onProgress);
     const onAbort = () => meter.destroy(Object.assign(new Error("aborted"), { name: "AbortError" }));
@@ -265,10 +231,10 @@ export class GoogleDriveDestination implements StorageDestination {
     try {
       const parentId = (await this.folderId(folder, true, signal)) as string;
       const file = await uploadResumable(meter, {
-        client: this.auth?.client as NonNullable<DriveAuth["client"]>,
+        client: this.auth.client,
         rootUrl: this.cfg.rootUrl,
         metadata: {
-          name: `${TEMP_PREFIX}${randomBytes(8).toString("hex")}`,
+          name: tempName(),
           parents: [parentId],
           mimeType: options.contentType ?? "application/octet-stream",
           ...(options.metadata ? { appProperties: { ...options.metadata } } : {}),
@@ -276,7 +242,7 @@ export class GoogleDriveDestination implements StorageDestination {
         chunkSize: this.cfg.chunkSizeBytes,
         supportsAllDrives: this.cfg.supportsAllDrives,
         fields: FILE_FIELDS,
-        retry: this.retryPolicy(signal),
+        retry: this.context.policy,
         signal,
       });
       uploadedId = file.id;
@@ -317,19 +283,19 @@ export class GoogleDriveDestination implements StorageDestination {
     }
   }
 
-  async download(key: string, options: DownloadOptions = {}): Promise<Readable> {
+  async download(key: string, options: DownloadOptions): Promise<Readable> {
     const [file] = await this.filesOf(key, options.signal);
     if (!file?.id) throw new StorageError("NOT_FOUND", this.name, `${key}: no such file`);
     const fileId = file.id;
     try {
-      const response = await withRetry(
+      const response = await this.retrying(
         () =>
           this.drive.files.get(
             { fileId, alt: "media", ...this.common },
             // No overall timeout: a large download may take hours.
             { rootUrl: this.cfg.rootUrl, timeout: 0, retry: false, signal: options.signal, responseType: "stream" },
           ),
-        this.retryPolicy(options.signal),
+        options.signal,
       );
       return response.data as unknown as Readable;
     } catch (error) {
@@ -349,8 +315,7 @@ export class GoogleDriveDestination implements StorageDestination {
     }
   }
 
-  async list(prefix = ""): Promise<StorageObjectInfo[]> {
-    validatePrefix(prefix, this.name);
+  async list(prefix: string): Promise<StorageObjectInfo[]> {
     const slash = prefix.lastIndexOf("/");
     const start = slash >= 0 ? prefix.slice(0, slash) : "";
     const startId = await this.folderId(start, false);
@@ -359,7 +324,7 @@ export class GoogleDriveDestination implements StorageDestination {
     const walk = async (folderId: string, folderKey: string): Promise<void> => {
       const entries = await this.listAll(`${driveQuote(folderId)} in parents and trashed = false`, `list of ${prefix || "/"}`);
       for (const entry of entries) {
-        if (!entry.name || !entry.id || entry.name.startsWith(TEMP_PREFIX)) continue;
+        if (!entry.name || !entry.id) continue;
         const key = folderKey ? `${folderKey}/${entry.name}` : entry.name;
         if (entry.mimeType === FOLDER_MIME) {
           if (prefix.startsWith(`${key}/`) || `${key}/`.startsWith(prefix)) await walk(entry.id, key);
@@ -371,19 +336,11 @@ export class GoogleDriveDestination implements StorageDestination {
       }
     };
     await walk(startId, start);
-    return [...found.values()].map((f) => f.info).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return [...found.values()].map((f) => f.info);
   }
 
-  async validateConnection(): Promise<ConnectionCheck> {
-    const started = performance.now();
-    const latency = () => Math.round(performance.now() - started);
-    try {
-      await this.verifyRoot(true);
-      return { ok: true, latencyMs: latency() };
-    } catch (error) {
-      const message = error instanceof StorageError ? error.message : this.toError(error, "connection check").message;
-      return { ok: false, error: message, latencyMs: latency() };
-    }
+  async checkConnection(): Promise<void> {
+    await this.verifyRoot(true);
   }
 
   async getAvailableSpace(): Promise<number | null> {
@@ -395,6 +352,15 @@ export class GoogleDriveDestination implements StorageDestination {
 
   async close(): Promise<void> {
     this.folders.clear();
+  }
+}
+
+/** Google Drive behind the destination layer. */
+export class GoogleDriveDestination extends DestinationLayer<GoogleDriveConfig, GoogleDriveDriver> {
+  declare readonly type: "google_drive";
+
+  constructor(config?: unknown) {
+    super(googleDriveDescription, (c, ctx) => new GoogleDriveDriver(c, ctx), config);
   }
 }
 

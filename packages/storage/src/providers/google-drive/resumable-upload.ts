@@ -12,7 +12,8 @@
  */
 import type { gaxios, JWT, OAuth2Client } from "google-auth-library";
 import { StorageError } from "../../errors.ts";
-import { backoffDelay, isRetryable, type RetryPolicy, sleep } from "./retry.ts";
+import { type RetryPolicy, retry } from "../../layer/retry.ts";
+import { isRetryable, retryAfterMs } from "./drive-errors.ts";
 
 type GaxiosResponse = gaxios.GaxiosResponse;
 
@@ -48,6 +49,16 @@ export interface ResumableUploadOptions {
   readonly onChunk?: (committedBytes: number) => void;
 }
 
+/** The layer's retry policy with Drive's classifier (and Retry-After); `alsoRetry` adds upload-specific cases. */
+function retryOptions(options: ResumableUploadOptions, alsoRetry?: (error: unknown) => boolean) {
+  return {
+    policy: options.retry,
+    isTransient: (error: unknown) => isRetryable(error) || (alsoRetry?.(error) ?? false),
+    signal: options.signal,
+    retryAfterMs,
+  };
+}
+
 /** Bytes Drive holds, from a 308's `Range: bytes=0-N` header (absent: nothing yet). */
 function committedFrom(response: GaxiosResponse): number {
   const range = response.headers.get("range");
@@ -67,10 +78,9 @@ export class ResumableSession {
     url.searchParams.set("uploadType", "resumable");
     url.searchParams.set("supportsAllDrives", String(options.supportsAllDrives));
     url.searchParams.set("fields", options.fields);
-    let response: GaxiosResponse | undefined;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        response = await options.client.request({
+    const response = await retry(
+      () =>
+        options.client.request({
           url: url.toString(),
           method: "POST",
           headers: {
@@ -81,14 +91,10 @@ export class ResumableSession {
           timeout: SESSION_TIMEOUT_MS,
           retry: false,
           signal: options.signal,
-        });
-        break;
-      } catch (error) {
-        if (attempt >= options.retry.maxRetries || !isRetryable(error) || options.signal?.aborted) throw error;
-        await sleep(backoffDelay(attempt, options.retry, error), options.signal);
-      }
-    }
-    const location = response?.headers.get("location");
+        }),
+      retryOptions(options),
+    );
+    const location = response.headers.get("location");
     if (!location) throw new Error("Google Drive did not return a resumable session URI (no Location header)");
     return new ResumableSession(options, new URL(location, options.rootUrl).toString());
   }
@@ -100,30 +106,27 @@ export class ResumableSession {
   async send(chunk: Buffer, offset: number, total?: number): Promise<DriveFileResource | undefined> {
     const end = offset + chunk.length; // exclusive
     let from = offset;
-    let failures = 0;
-    for (;;) {
-      try {
+    return retry(
+      async (attempt) => {
+        if (attempt > 0) {
+          // After a failure or a partial answer, ask the session what it kept and resend only the rest.
+          const status = await this.status(total);
+          if (status.file) return status.file;
+          if (status.committed < offset) throw this.lostData(status.committed, offset);
+          from = Math.min(status.committed, end);
+          if (total === undefined && from >= end) return undefined;
+        }
         const response = await this.put(chunk.subarray(from - offset), from, end, total);
         if (response.status === 200 || response.status === 201) return response.data as DriveFileResource;
         const committed = committedFrom(response);
         this.options.onChunk?.(committed);
         if (total === undefined && committed >= end) return undefined;
         if (committed < offset) throw this.lostData(committed, offset);
-        if (committed === from && committed < end) failures++; // no progress: count it, so we cannot loop forever
-        if (failures > this.options.retry.maxRetries) throw this.lostData(committed, end);
-        from = Math.min(committed, end);
-      } catch (error) {
-        if (error instanceof StorageError) throw error;
-        if (failures >= this.options.retry.maxRetries || !isRetryable(error) || this.options.signal?.aborted) throw error;
-        await sleep(backoffDelay(failures, this.options.retry, error), this.options.signal);
-        failures++;
-        const status = await this.status(total);
-        if (status.file) return status.file;
-        if (status.committed < offset) throw this.lostData(status.committed, offset);
-        from = Math.min(status.committed, end);
-        if (total === undefined && from >= end) return undefined;
-      }
-    }
+        // Drive kept only part of the chunk: another round sends the rest.
+        throw Object.assign(new Error(`Google Drive kept ${committed} of ${end} bytes`), { partial: true });
+      },
+      retryOptions(this.options, (error) => (error as { partial?: boolean }).partial === true),
+    );
   }
 
   private put(body: Buffer, from: number, end: number, total: number | undefined): Promise<GaxiosResponse> {
@@ -144,9 +147,9 @@ export class ResumableSession {
 
   /** Asks the session how many bytes it holds (or whether it already completed). */
   private async status(total: number | undefined): Promise<{ committed: number; file?: DriveFileResource }> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const response = await this.options.client.request({
+    const response = await retry(
+      () =>
+        this.options.client.request({
           url: this.sessionUri,
           method: "PUT",
           headers: { "Content-Range": `bytes */${total ?? "*"}` },
@@ -156,14 +159,11 @@ export class ResumableSession {
           signal: this.options.signal,
           maxRedirects: 0,
           validateStatus: (s) => s === 200 || s === 201 || s === 308,
-        });
-        if (response.status === 308) return { committed: committedFrom(response) };
-        return { committed: Number.POSITIVE_INFINITY, file: response.data as DriveFileResource };
-      } catch (error) {
-        if (attempt >= this.options.retry.maxRetries || !isRetryable(error) || this.options.signal?.aborted) throw error;
-        await sleep(backoffDelay(attempt, this.options.retry, error), this.options.signal);
-      }
-    }
+        }),
+      retryOptions(this.options),
+    );
+    if (response.status === 308) return { committed: committedFrom(response) };
+    return { committed: Number.POSITIVE_INFINITY, file: response.data as DriveFileResource };
   }
 
   private lostData(committed: number, expected: number): Error {

@@ -4,6 +4,7 @@
  * messages that name the destination and say what to check. Secrets are redacted from every message.
  */
 import { isAbortError, isNetworkError, redact, StorageError, type StorageErrorCode } from "../../errors.ts";
+import { isTransientNetworkError, isTransientStatus } from "../../layer/retry.ts";
 
 /** What a message needs to know about the destination. */
 export interface S3ErrorContext {
@@ -41,6 +42,17 @@ interface SdkErrorShape {
   Code?: string;
   message?: string;
   $metadata?: { httpStatusCode?: number };
+}
+
+/** Throttling and transient server answers worth sending a request again for. */
+const TRANSIENT_CODES = new Set(["SlowDown", "RequestTimeout", "InternalError", "ServiceUnavailable", "Throttling"]);
+
+/** Worth another attempt: throttling, 5xx, a connection that broke mid-request. Never an abort. */
+export function isTransientS3Error(error: unknown): boolean {
+  if (error instanceof StorageError) return error.transient;
+  if (isAbortError(error)) return false;
+  const { code, status } = s3ErrorCode(error);
+  return isTransientStatus(status) || TRANSIENT_CODES.has(code ?? "") || isTransientNetworkError(error);
 }
 
 /** The S3 error code (`NoSuchKey`) or, for bodiless answers (HEAD), the HTTP status. */
@@ -100,5 +112,8 @@ export function mapS3Error(error: unknown, ctx: S3ErrorContext, what: string): S
     sentence = advice(code, ctx, error) || raw || s3Code || "unknown error";
     if (code === "UNKNOWN" && s3Code && !sentence.includes(s3Code)) sentence = `${s3Code}: ${sentence}`;
   }
-  return new StorageError(code, ctx.name, redact(`${what}: ${sentence}`, ctx.secrets), { cause: error });
+  return new StorageError(code, ctx.name, redact(`${what}: ${sentence}`, ctx.secrets), {
+    cause: error,
+    transient: isTransientS3Error(error),
+  });
 }

@@ -21,11 +21,14 @@ import {
   type CompletedPart,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  HeadObjectCommand,
   PutObjectCommand,
   type S3Client,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
-import { isAbortError, isNetworkError } from "../../errors.ts";
+import { isAbortError } from "../../errors.ts";
+import { type RetryPolicy, retry } from "../../layer/retry.ts";
+import { isTransientS3Error, s3ErrorCode } from "./errors.ts";
 import { MAX_PARTS } from "./part-size.ts";
 import { SpoolDirectory, type SpoolFile } from "./spool.ts";
 
@@ -44,10 +47,8 @@ export interface SpooledUploadParams {
   readonly metadata?: Record<string, string>;
   /** Cancels the data requests in flight; the upload then fails and is aborted on the server. */
   readonly signal?: AbortSignal;
-  /** Attempts per part (and for the single PUT) on network errors, 5xx and throttling. Default 3. */
-  readonly maxAttempts?: number;
-  /** Backoff before the second attempt, doubled for each further one. Default 250 ms. */
-  readonly retryDelayMs?: number;
+  /** The storage layer's one retry policy, for each part, the single PUT, and the create/complete calls. */
+  readonly policy: RetryPolicy;
 }
 
 export interface SpooledUploadResult {
@@ -71,39 +72,10 @@ export class TooManyPartsError extends Error {
  */
 const READ_CHUNK_BYTES = 1024 * 1024;
 
-/** Throttling and transient server answers worth sending a part again for. */
-const RETRYABLE_CODES = new Set(["SlowDown", "RequestTimeout", "InternalError", "ServiceUnavailable", "Throttling"]);
-
-function isRetryable(error: unknown): boolean {
-  if (isAbortError(error)) return false;
-  const e = error as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } } | null;
-  const status = e?.$metadata?.httpStatusCode;
-  return (
-    isNetworkError(error) ||
-    (status !== undefined && (status >= 500 || status === 429)) ||
-    RETRYABLE_CODES.has(e?.Code ?? e?.name ?? "")
-  );
-}
-
 const abortError = (reason?: unknown) =>
   reason instanceof Error && isAbortError(reason)
     ? reason
     : Object.assign(new Error("upload aborted"), { name: "AbortError", cause: reason });
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(abortError(signal.reason));
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(abortError(signal.reason));
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-}
 
 /** Uploads `params.body` to `params.key`, spooling parts to disk. See the module comment. */
 export async function spooledUpload(params: SpooledUploadParams): Promise<SpooledUploadResult> {
@@ -127,6 +99,8 @@ class SpooledUpload {
   /** The first error of a part upload that was not itself caused by an abort. */
   private failure: { error: unknown } | undefined;
   private current: SpoolFile | undefined;
+  /** Bytes read from the body so far (the object's size once the body ended). */
+  private bytes = 0;
 
   constructor(
     private readonly params: SpooledUploadParams,
@@ -160,6 +134,7 @@ class SpooledUpload {
           const n = Math.min(chunk.length - offset, partSize - part.size);
           await part.write(n === chunk.length ? chunk : chunk.subarray(offset, offset + n));
           offset += n;
+          this.bytes += n;
         }
       }
       await part.close();
@@ -203,8 +178,8 @@ class SpooledUpload {
 
   private createMultipartUpload(): Promise<string> {
     const { client, bucket, key, contentType, metadata } = this.params;
-    const created = client
-      .send(
+    const created = this.send(() =>
+      client.send(
         new CreateMultipartUploadCommand({
           Bucket: bucket,
           Key: key,
@@ -212,11 +187,11 @@ class SpooledUpload {
           // Never Content-Encoding: R2 would transparently decompress a `.gz` dump on download.
           Metadata: metadata,
         }),
-      )
-      .then((answer) => {
-        if (!answer.UploadId) throw new Error("CreateMultipartUpload answered without an UploadId");
-        return answer.UploadId;
-      });
+      ),
+    ).then((answer) => {
+      if (!answer.UploadId) throw new Error("CreateMultipartUpload answered without an UploadId");
+      return answer.UploadId;
+    });
     // Awaited by every part and by abort(); this only keeps a failure from counting as unhandled.
     created.catch(() => undefined);
     return created;
@@ -262,22 +237,26 @@ class SpooledUpload {
    * failure: the SDK does not retry streamed bodies, but the file can simply be read once more.
    */
   private async withRetries(makeCommand: () => UploadPartCommand | PutObjectCommand): Promise<{ ETag?: string }> {
-    const attempts = this.params.maxAttempts ?? 3;
     const signal = this.controller.signal;
-    for (let attempt = 1; ; attempt++) {
-      if (signal.aborted) throw abortError(signal.reason);
-      const command = makeCommand();
-      try {
-        // Both outputs carry the part's or object's ETag, all this needs.
-        return (await this.params.client.send(command as UploadPartCommand, { abortSignal: signal })) as { ETag?: string };
-      } catch (error) {
-        if (attempt >= attempts || signal.aborted || !isRetryable(error)) throw error;
-        await sleep((this.params.retryDelayMs ?? 250) * 2 ** (attempt - 1), signal);
-      } finally {
-        // Closes the file if the request failed before reading it to the end.
-        (command.input.Body as Readable).destroy();
-      }
-    }
+    return retry(
+      async () => {
+        if (signal.aborted) throw abortError(signal.reason);
+        const command = makeCommand();
+        try {
+          // Both outputs carry the part's or object's ETag, all this needs.
+          return (await this.params.client.send(command as UploadPartCommand, { abortSignal: signal })) as { ETag?: string };
+        } finally {
+          // Closes the file if the request failed before reading it to the end.
+          (command.input.Body as Readable).destroy();
+        }
+      },
+      { policy: this.params.policy, isTransient: isTransientS3Error, signal },
+    );
+  }
+
+  /** A metadata call (create, complete), retried with the same policy. */
+  private send<T>(run: (attempt: number) => Promise<T>): Promise<T> {
+    return retry(run, { policy: this.params.policy, isTransient: isTransientS3Error });
   }
 
   /** Records the first real failure and stops everything else: requests in flight and the body. */
@@ -301,14 +280,21 @@ class SpooledUpload {
     if (parts.length !== lastPartNumber || parts.some((p) => !p?.ETag)) {
       throw new Error(`internal error: ${lastPartNumber} parts sent but not every one has an ETag`);
     }
-    const answer = await client.send(
-      new CompleteMultipartUploadCommand({
-        Bucket: bucket,
-        Key: key,
-        UploadId: await (this.uploadId as Promise<string>),
-        MultipartUpload: { Parts: parts },
-      }),
-    );
+    const uploadId = await (this.uploadId as Promise<string>);
+    const answer = await this.send(async (attempt) => {
+      try {
+        return await client.send(
+          new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
+        );
+      } catch (error) {
+        // A retried Complete whose first attempt succeeded (the answer was lost) gets NoSuchUpload: the
+        // object may well be there. Check it (size, multipart ETag "…-N") before reporting a failure.
+        if (attempt === 0 || s3ErrorCode(error).code !== "NoSuchUpload") throw error;
+        const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+        if (head.ContentLength !== this.bytes || !head.ETag?.endsWith(`-${parts.length}"`)) throw error;
+        return { ETag: head.ETag };
+      }
+    });
     return { etag: answer.ETag, parts: parts.length };
   }
 

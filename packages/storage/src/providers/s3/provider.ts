@@ -17,21 +17,13 @@ import {
   ListObjectsV2Command,
   S3Client,
 } from "@aws-sdk/client-s3";
-import { parseProviderConfig } from "../../config.ts";
-import type {
-  ConnectionCheck,
-  DownloadOptions,
-  StorageCapabilities,
-  StorageDestination,
-  StorageObjectInfo,
-  UploadOptions,
-  UploadResult,
-  UploadSource,
-} from "../../contract.ts";
+import type { DownloadOptions, StorageObjectInfo, UploadOptions, UploadResult, UploadSource } from "../../contract.ts";
 import { redact, StorageError } from "../../errors.ts";
-import { validateKey, validatePrefix } from "../../keys.ts";
+import { DestinationLayer } from "../../layer/destination-layer.ts";
+import type { DriverContext, StorageDriver } from "../../layer/provider.ts";
 import { meterSource } from "../../stream/meter.ts";
-import { type S3Config, s3ConfigSchema, s3DisplayName } from "./config.ts";
+import type { S3Config } from "./config.ts";
+import { s3Description } from "./description.ts";
 import { classifyS3Error, mapS3Error, type S3ErrorContext, s3ErrorCode } from "./errors.ts";
 import { spooledUpload, TooManyPartsError } from "./multipart-upload.ts";
 import { choosePartSize, MAX_PARTS, MiB, maxObjectSize } from "./part-size.ts";
@@ -39,47 +31,24 @@ import { SpoolError } from "./spool.ts";
 
 /**
  * Network limits. A closed port or dead host must fail within seconds (UNREACHABLE), not after the
- * SDK's default minutes of retries; three attempts still ride out a transient reset.
+ * SDK's default minutes of retries (retries follow the layer's one policy, layer/retry.ts).
  */
-const MAX_ATTEMPTS = 3;
 const CONNECTION_TIMEOUT_MS = 5_000;
 /** Socket idle time before a request is given up (a hung server); not a cap on a long part upload. */
 const SOCKET_IDLE_TIMEOUT_MS = 120_000;
 
 const SILENT_LOGGER = { debug() {}, info() {}, warn() {}, error() {} };
 
-export class S3Destination implements StorageDestination {
-  readonly type = "s3" as const;
-  readonly capabilities: StorageCapabilities = {
-    // A PUT or CompleteMultipartUpload replaces the object in one step.
-    atomicReplace: true,
-    unknownLengthUpload: true,
-    // S3 has no free-space notion (R2/MinIO quotas are not exposed through the S3 API).
-    reportsFreeSpace: false,
-    // Keys are flat names; "folders" are only prefixes.
-    hierarchical: false,
-  };
-  private config: S3Config | undefined;
+export class S3Driver implements StorageDriver {
   private clientInstance: S3Client | undefined;
 
-  constructor(config?: unknown) {
-    if (config !== undefined) this.config = parseProviderConfig(s3ConfigSchema, config, "s3");
-  }
+  constructor(
+    private readonly cfg: S3Config,
+    private readonly context: DriverContext,
+  ) {}
 
-  get name(): string {
-    return this.config ? s3DisplayName(this.config) : "s3 (not configured)";
-  }
-
-  async configure(config: unknown): Promise<void> {
-    const parsed = parseProviderConfig(s3ConfigSchema, config, this.config ? this.name : "s3");
-    this.clientInstance?.destroy();
-    this.clientInstance = undefined;
-    this.config = parsed;
-  }
-
-  private get cfg(): S3Config {
-    if (!this.config) throw new StorageError("INVALID_CONFIG", this.name, "not configured: call configure() first");
-    return this.config;
+  private get name(): string {
+    return this.context.name;
   }
 
   /** The bucket prefix without edge slashes; "" when objects live at the bucket's root. */
@@ -112,7 +81,10 @@ export class S3Destination implements StorageDestination {
         // R2 and MinIO reject or mishandle the SDK's default CRC32 trailers (aws-chunked encoding).
         requestChecksumCalculation: "WHEN_REQUIRED",
         responseChecksumValidation: "WHEN_REQUIRED",
-        maxAttempts: MAX_ATTEMPTS,
+        // One retry policy for the whole storage layer (layer/retry.ts): the SDK sends each request once.
+        maxAttempts: 1,
+        // A bucket in another region than configured answers 301: follow it rather than fail.
+        followRegionRedirects: true,
         // Options for the SDK's own NodeHttpHandler.
         requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS, socketTimeout: SOCKET_IDLE_TIMEOUT_MS },
         // The SDK's default logger is silent, except that it prints "non-retryable streaming request"
@@ -125,7 +97,6 @@ export class S3Destination implements StorageDestination {
 
   /** The object key in the bucket for a destination-relative key. */
   private objectKey(key: string): string {
-    validateKey(key, this.name);
     return this.prefix ? `${this.prefix}/${key}` : key;
   }
 
@@ -138,11 +109,10 @@ export class S3Destination implements StorageDestination {
     return mapS3Error(error, this.errorContext, what);
   }
 
-  async upload(source: UploadSource, key: string, options: UploadOptions = {}): Promise<UploadResult> {
+  async upload(source: UploadSource, key: string, options: UploadOptions): Promise<UploadResult> {
     const objectKey = this.objectKey(key);
     const what = `upload of ${key}`;
     const { signal } = options;
-    if (signal?.aborted) throw new StorageError("INTERRUPTED", this.name, `${what}: aborted before it started`);
     const sizeHint = options.size ?? (await sizeOfFileSource(source));
     const partSize = choosePartSize({ configured: this.cfg.partSizeBytes, sizeHint });
     const meter = meterSource(source, options.onProgress);
@@ -170,6 +140,7 @@ export class S3Destination implements StorageDestination {
         contentType: options.contentType ?? "application/octet-stream",
         metadata: options.metadata ? { ...options.metadata } : undefined,
         signal: inFlight.signal,
+        policy: this.context.policy,
       });
       const { bytes, sha256 } = await meter.totals();
       return {
@@ -231,7 +202,7 @@ export class S3Destination implements StorageDestination {
     return new StorageError(code, this.name, `${what}: ${error.message}; ${fix}; nothing was stored`, { cause: error });
   }
 
-  async download(key: string, options: DownloadOptions = {}): Promise<Readable> {
+  async download(key: string, options: DownloadOptions): Promise<Readable> {
     const objectKey = this.objectKey(key);
     try {
       const response = await this.client.send(new GetObjectCommand({ Bucket: this.cfg.bucket, Key: objectKey }), {
@@ -275,8 +246,7 @@ export class S3Destination implements StorageDestination {
     }
   }
 
-  async list(prefix = ""): Promise<StorageObjectInfo[]> {
-    validatePrefix(prefix, this.name);
+  async list(prefix: string): Promise<StorageObjectInfo[]> {
     const fullPrefix = this.prefix ? `${this.prefix}/${prefix}` : prefix;
     const out: StorageObjectInfo[] = [];
     let continuationToken: string | undefined;
@@ -303,24 +273,15 @@ export class S3Destination implements StorageDestination {
     } catch (error) {
       throw this.fail(error, `list of ${prefix || "/"}`);
     }
-    // S3 sorts by UTF-8 bytes; sort by code unit like every other provider.
-    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return out;
   }
 
-  async validateConnection(): Promise<ConnectionCheck> {
-    const started = performance.now();
-    const latency = () => Math.round(performance.now() - started);
-    let ctx: S3ErrorContext;
-    try {
-      ctx = this.errorContext;
-    } catch (error) {
-      return { ok: false, error: (error as Error).message, latencyMs: latency() };
-    }
+  async checkConnection(): Promise<void> {
+    const ctx = this.errorContext;
     try {
       await this.client.send(new HeadBucketCommand({ Bucket: ctx.bucket }));
-      return { ok: true, latencyMs: latency() };
     } catch (error) {
-      return { ok: false, error: redact(this.connectionMessage(error, ctx), ctx.secrets), latencyMs: latency() };
+      throw new StorageError(classifyS3Error(error), this.name, redact(this.connectionMessage(error, ctx), ctx.secrets));
     }
   }
 
@@ -329,18 +290,18 @@ export class S3Destination implements StorageDestination {
     const { status } = s3ErrorCode(error);
     const code = classifyS3Error(error);
     if (code === "AUTH") {
-      return `${ctx.name}: the server refused the credentials for bucket "${ctx.bucket}" (HTTP ${status ?? "403"}): check S3_ACCESS_KEY_ID/S3_SECRET_ACCESS_KEY and that the key may access this bucket`;
+      return `the server refused the credentials for bucket "${ctx.bucket}" (HTTP ${status ?? "403"}): check S3_ACCESS_KEY_ID/S3_SECRET_ACCESS_KEY and that the key may access this bucket`;
     }
     if (code === "NOT_FOUND") {
-      return `${ctx.name}: bucket "${ctx.bucket}" does not exist at ${ctx.endpoint}: create it, or check S3_BUCKET and S3_ENDPOINT`;
+      return `bucket "${ctx.bucket}" does not exist at ${ctx.endpoint}: create it, or check S3_BUCKET and S3_ENDPOINT`;
     }
     if (status === 301 || status === 400) {
-      return `${ctx.name}: the server refused the request for bucket "${ctx.bucket}" (HTTP ${status}): the bucket may be in another region than "${this.cfg.region}"; check S3_REGION (use "auto" for Cloudflare R2)`;
+      return `the server refused the request for bucket "${ctx.bucket}" (HTTP ${status}): the bucket may be in another region than "${this.cfg.region}"; check S3_REGION (use "auto" for Cloudflare R2)`;
     }
     if (code === "UNREACHABLE") {
-      return `${ctx.name}: cannot reach ${ctx.endpoint}: check S3_ENDPOINT, that the server is running, and the network`;
+      return `cannot reach ${ctx.endpoint}: check S3_ENDPOINT, that the server is running, and the network`;
     }
-    return this.fail(error, "connection check").message;
+    return this.fail(error, "connection check").detail;
   }
 
   async getAvailableSpace(): Promise<number | null> {
@@ -350,6 +311,15 @@ export class S3Destination implements StorageDestination {
   async close(): Promise<void> {
     this.clientInstance?.destroy();
     this.clientInstance = undefined;
+  }
+}
+
+/** S3-compatible object storage behind the destination layer. */
+export class S3Destination extends DestinationLayer<S3Config, S3Driver> {
+  declare readonly type: "s3";
+
+  constructor(config?: unknown) {
+    super(s3Description, (c, ctx) => new S3Driver(c, ctx), config);
   }
 }
 
