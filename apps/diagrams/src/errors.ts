@@ -23,6 +23,13 @@ export type ApiErrorCode =
   | "RATE_LIMITED"
   | "SERVER_BUSY"
   | "UNSUPPORTED_IMAGE"
+  // object storage, exports, uploads and project backups (part 2: src/objects/http-errors.ts)
+  | "FORBIDDEN"
+  | "EXPORT_UNAVAILABLE"
+  | "EXPORT_TIMEOUT"
+  | "EXPORT_FAILED"
+  | "INVALID_BACKUP"
+  | "STORAGE_FULL"
   | "INTERNAL";
 
 /**
@@ -95,6 +102,8 @@ const GENERIC_MESSAGES: Record<string, string> = {
   "22003": "a number is out of range",
   "22007": "a date or time has the wrong format",
   "22008": "a date or time is out of range",
+  "22021": "text must not contain NUL (\\u0000) characters",
+  "22P05": "text must not contain NUL (\\u0000) characters",
 };
 
 /**
@@ -178,6 +187,8 @@ export function fromDatabaseError(error: unknown): ApiError | null {
     case "22003": // numeric_value_out_of_range (e.g. an integer past 2^31)
     case "22007": // invalid_datetime_format
     case "22008": // datetime_field_overflow
+    case "22021": // character_not_in_repertoire: a NUL byte in text
+    case "22P05": // untranslatable_character: \u0000 in jsonb
       return new ApiError(400, "BAD_REQUEST", userMessage(pg, code), {}, cause);
     default:
       return null;
