@@ -12,10 +12,14 @@ import { createApp } from "./app.ts";
 import { loadOrCreateSecret } from "./auth/secret.ts";
 import { createTokenService } from "./auth/tokens.ts";
 import { type BpmnWork, createBpmnPool, defaultBpmnThreads, inThreadBpmn } from "./bpmn/pool.ts";
+import { sharedDiffCache } from "./cache/diff-cache.ts";
 import { loadConfig, type ServiceConfig } from "./config.ts";
 import { createDatabase } from "./db/create-database.ts";
 import type { Database } from "./db/database.ts";
 import { createRateLimiter } from "./http/rate-limit.ts";
+import { loadObjectsConfig } from "./objects/config.ts";
+import { createObjectServices, type ObjectServices } from "./objects/services.ts";
+import { objectRouteGroups, withObjectHooks } from "./objects/wiring.ts";
 
 export interface RunningServer {
   readonly url: string;
@@ -43,7 +47,10 @@ export async function startServer(config: ServiceConfig, logger: Logger): Promis
   const closeRedis = async () => {
     if (redis) await redis.quit().catch(() => redis.disconnect());
   };
+  let objects: ObjectServices | undefined;
   try {
+    // Part 2: buckets, signed URLs, exports/thumbnails (Chromium), cache, uploads, project backups.
+    objects = await createObjectServices(loadObjectsConfig(config.dataDir), db, logger, config.publicUrl ?? "");
     let secret = config.jwtSecret;
     // Local accounts: always with the generated secret; with JWT_SECRET only when asked for.
     let localSignup = config.jwtSecret !== undefined && config.localSignup === true;
@@ -57,18 +64,23 @@ export async function startServer(config: ServiceConfig, logger: Logger): Promis
       );
     }
     const tokens = createTokenService({ secret, jwksUrl: config.jwksUrl, issuer: config.jwtIssuer, localSignup });
-    const app = createApp({
-      db,
-      tokens,
-      logger,
-      maxDiagramBytes: config.maxDiagramBytes,
-      publicUrl: config.publicUrl,
-      bpmn,
-      rateLimiter: createRateLimiter(config.rateLimits, redis),
-      trustProxy: config.trustProxy,
-    });
+    const app = createApp(
+      {
+        db,
+        tokens,
+        logger,
+        maxDiagramBytes: config.maxDiagramBytes,
+        publicUrl: config.publicUrl,
+        bpmn,
+        rateLimiter: createRateLimiter(config.rateLimits, redis),
+        trustProxy: config.trustProxy,
+        diffCache: sharedDiffCache(objects.cache),
+      },
+      objectRouteGroups(objects),
+    );
+    const fetch = withObjectHooks(app.fetch, objects);
     const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-      const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
+      const s = serve({ fetch, port: config.port, hostname: config.host }, () => resolve(s));
       s.once("error", reject);
     });
     const address = server.address();
@@ -81,12 +93,14 @@ export async function startServer(config: ServiceConfig, logger: Logger): Promis
       db,
       close: async () => {
         await new Promise<void>((resolve) => server.close(() => resolve()));
+        await objects?.close();
         await bpmn.close();
         await closeRedis();
         await db.close();
       },
     };
   } catch (error) {
+    await objects?.close();
     await bpmn.close();
     await closeRedis();
     await db.close();

@@ -35,8 +35,7 @@ export function objectApiError(
   details: Record<string, unknown> = {},
   cause?: unknown,
 ): ApiError {
-  // The core's ApiErrorCode union lists the core's codes; these are part 2's, same wire format.
-  return new ApiError(status, code as ApiErrorCode, message, details, cause === undefined ? undefined : { cause });
+  return new ApiError(status, code satisfies ApiErrorCode, message, details, cause === undefined ? undefined : { cause });
 }
 
 export function toApiError(error: unknown): unknown {
