@@ -37,10 +37,11 @@ afterAll(async () => {
 
 describe("serving user content", () => {
   it("XML comes as an attachment with nosniff and a sandboxing CSP", async () => {
-    for (const opts of [
+    const ways: { url: string; headers: Record<string, string> }[] = [
       { url: `/diagrams/${id}?format=xml`, headers: {} },
       { url: `/diagrams/${id}`, headers: { accept: "application/xml" } },
-    ]) {
+    ];
+    for (const opts of ways) {
       const res = await call(h, "GET", opts.url, { headers: opts.headers });
       expect(res.status).toBe(200);
       expect(res.headers.get("content-type")).toBe("application/xml; charset=utf-8");
