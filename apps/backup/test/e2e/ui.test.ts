@@ -127,7 +127,7 @@ describe("backup web UI", () => {
     await page.getByRole("button", { name: "Create administrator" }).click();
     // The API's message, next to the field it names.
     await expect.poll(() => page.getByLabel("Password", { exact: true }).getAttribute("aria-invalid")).toBe("true");
-    expect(await page.getByRole("alert").first().textContent()).toMatch(/password: must be at least 12 characters/);
+    expect(await page.getByRole("alert").first().textContent()).toMatch(/^Must be at least 12 characters/);
     await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
     await page.getByLabel("Confirm password").fill(PASSWORD);
     await page.getByRole("button", { name: "Create administrator" }).click();

@@ -130,53 +130,79 @@ export function BackupsPage() {
         </EmptyState>
       ) : (
         <>
-          <Table label="Backups">
-            <THead>
-              <Tr>
-                <Th>Project</Th>
-                <Th>Time</Th>
-                <Th>Type</Th>
-                <Th>Status</Th>
-                <Th className="text-right">Size</Th>
-                <Th>Duration</Th>
-                <Th>Destinations</Th>
-                <Th>Verified</Th>
-              </Tr>
-            </THead>
-            <TBody>
-              {rows.map((b) => (
-                <Tr key={b.id}>
-                  <Td className="font-medium">
-                    <Link
-                      to={`/backups/${b.id}`}
-                      className="underline-offset-2 hover:underline"
-                      aria-label={`Backup of ${b.projectName} at ${formatDateTime(b.createdAt)}`}
-                    >
-                      {b.projectName}
-                    </Link>
-                  </Td>
-                  <Td className="whitespace-nowrap">{formatDateTime(b.startedAt ?? b.createdAt)}</Td>
-                  <Td>
-                    {BACKUP_TYPE_SHORT[b.backupType] ?? b.backupType}
-                    {b.trigger === "schedule" ? <span className="ml-1 text-xs text-muted-foreground">(scheduled)</span> : null}
-                  </Td>
-                  <Td>
+          {/* Phones get one card per backup (status first); wider screens the table. Only one is displayed, so only one is in the accessibility tree. */}
+          <ul className="grid gap-2 md:hidden" aria-label="Backups">
+            {rows.map((b) => (
+              <li key={b.id}>
+                <Link
+                  to={`/backups/${b.id}`}
+                  className="grid gap-1 rounded-lg border bg-card p-3 text-sm outline-none hover:bg-muted/40 focus-visible:ring-2 focus-visible:ring-ring"
+                >
+                  <span className="flex items-center justify-between gap-2">
+                    <span className="truncate font-medium">{b.projectName}</span>
                     <StatusBadge status={b.status} />
-                  </Td>
-                  <Td className="text-right whitespace-nowrap tabular-nums">{formatBytes(backupSize(b))}</Td>
-                  <Td className="whitespace-nowrap">
-                    {isRunning(b.status) ? "running" : formatDuration(b.startedAt, b.finishedAt)}
-                  </Td>
-                  <Td className="max-w-48 truncate" title={destinationsText(b)}>
-                    {destinationsText(b)}
-                  </Td>
-                  <Td>
+                  </span>
+                  <span className="text-xs text-muted-foreground">
+                    {formatDateTime(b.startedAt ?? b.createdAt)} · {BACKUP_TYPE_SHORT[b.backupType] ?? b.backupType} ·{" "}
+                    {formatBytes(backupSize(b))}
+                  </span>
+                  <span className="flex items-center justify-between gap-2 text-xs text-muted-foreground">
+                    <span className="truncate">{destinationsText(b)}</span>
                     <VerifiedBadge backup={b} />
-                  </Td>
+                  </span>
+                </Link>
+              </li>
+            ))}
+          </ul>
+          <div className="hidden md:block">
+            <Table label="Backups">
+              <THead>
+                <Tr>
+                  <Th>Project</Th>
+                  <Th>Time</Th>
+                  <Th>Type</Th>
+                  <Th>Status</Th>
+                  <Th className="text-right">Size</Th>
+                  <Th>Duration</Th>
+                  <Th>Destinations</Th>
+                  <Th>Verified</Th>
                 </Tr>
-              ))}
-            </TBody>
-          </Table>
+              </THead>
+              <TBody>
+                {rows.map((b) => (
+                  <Tr key={b.id}>
+                    <Td className="font-medium">
+                      <Link
+                        to={`/backups/${b.id}`}
+                        className="underline-offset-2 hover:underline"
+                        aria-label={`Backup of ${b.projectName} at ${formatDateTime(b.createdAt)}`}
+                      >
+                        {b.projectName}
+                      </Link>
+                    </Td>
+                    <Td className="whitespace-nowrap">{formatDateTime(b.startedAt ?? b.createdAt)}</Td>
+                    <Td>
+                      {BACKUP_TYPE_SHORT[b.backupType] ?? b.backupType}
+                      {b.trigger === "schedule" ? <span className="ml-1 text-xs text-muted-foreground">(scheduled)</span> : null}
+                    </Td>
+                    <Td>
+                      <StatusBadge status={b.status} />
+                    </Td>
+                    <Td className="text-right whitespace-nowrap tabular-nums">{formatBytes(backupSize(b))}</Td>
+                    <Td className="whitespace-nowrap">
+                      {isRunning(b.status) ? "running" : formatDuration(b.startedAt, b.finishedAt)}
+                    </Td>
+                    <Td className="max-w-48 truncate" title={destinationsText(b)}>
+                      {destinationsText(b)}
+                    </Td>
+                    <Td>
+                      <VerifiedBadge backup={b} />
+                    </Td>
+                  </Tr>
+                ))}
+              </TBody>
+            </Table>
+          </div>
           {backups.hasNextPage ? (
             <div className="mt-4 flex justify-center">
               <Button variant="outline" pending={backups.isFetchingNextPage} onClick={() => backups.fetchNextPage()}>

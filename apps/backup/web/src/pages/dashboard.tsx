@@ -274,7 +274,9 @@ export function DashboardPage() {
                       <span className="text-xs text-muted-foreground">{DESTINATION_TYPE_LABELS[d.type]}</span>
                     </span>
                     <span className="flex items-center gap-2 text-xs text-muted-foreground">
-                      {formatBytes(d.availableSpace)} free · tested {formatRelative(d.lastValidated)}
+                      {d.lastValidated
+                        ? `${formatBytes(d.availableSpace)} free · tested ${formatRelative(d.lastValidated)}`
+                        : "not tested yet"}
                       <StatusBadge status={d.validationStatus ?? "pending"} />
                     </span>
                     {d.validationStatus === "invalid" && d.validationError ? (

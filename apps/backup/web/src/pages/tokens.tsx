@@ -43,7 +43,15 @@ export function TokensPage() {
   };
   return (
     <>
-      <PageHeader title="API tokens" description="For scripts and monitoring: send as `Authorization: Bearer <token>`." />
+      <PageHeader
+        title="API tokens"
+        description={
+          <>
+            For scripts and monitoring: send as{" "}
+            <code className="rounded bg-muted px-1 py-0.5 text-xs">Authorization: Bearer &lt;token&gt;</code>.
+          </>
+        }
+      />
       <div className="grid grid-cols-1 items-start gap-6 lg:grid-cols-[minmax(0,1fr)_22rem]">
         <div>
           {tokens.isPending ? (

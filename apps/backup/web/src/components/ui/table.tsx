@@ -5,7 +5,7 @@ import { cn } from "../../lib/cn.ts";
 export function Table({ className, label, ...props }: React.ComponentProps<"table"> & { label: string }) {
   return (
     // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must be reachable by keyboard (axe scrollable-region-focusable).
-    <section className="w-full overflow-x-auto rounded-lg border bg-card" tabIndex={0} aria-label={label}>
+    <section className="relative w-full overflow-x-auto rounded-lg border bg-card" tabIndex={0} aria-label={label}>
       <table className={cn("w-full caption-bottom text-sm", className)} {...props} />
     </section>
   );
