@@ -37,7 +37,12 @@ const permanent = {
   description: "true: delete for good (purge) instead of moving to the trash",
   schema: { type: "string", enum: ["true", "false"], default: "false" },
 };
-const versionParam = { name: "version", in: "path", required: true, schema: { type: "integer", minimum: 1 } };
+const versionParam = {
+  name: "version",
+  in: "path",
+  required: true,
+  schema: { type: "integer", minimum: 1, maximum: 2_147_483_647 },
+};
 const page = (item: string) => ({
   type: "object",
   required: ["items", "next_cursor"],
@@ -179,12 +184,24 @@ function build(): object {
         Error400: errorResponse("VALIDATION_FAILED: the message names the field"),
         Error401: errorResponse("UNAUTHORIZED: missing, invalid or expired token"),
         Error402: errorResponse("PLAN_LIMIT: the message names the limit and the plan"),
-        Error403: errorResponse("READ_ONLY (visible but not writable) or SIGNUP_DISABLED"),
+        Error403: errorResponse(
+          "READ_ONLY (visible but not writable; an editor setting is_public) or SIGNUP_DISABLED (JWKS_URL, or JWT_SECRET without LOCAL_SIGNUP=true)",
+        ),
         Error404: errorResponse("NOT_FOUND: does not exist or not visible to you"),
         Error409: errorResponse("STALE_VERSION (with current_version), EMAIL_TAKEN or CONFLICT"),
-        Error413: errorResponse("PAYLOAD_TOO_LARGE: over MAX_DIAGRAM_BYTES"),
+        Error413: errorResponse(
+          "PAYLOAD_TOO_LARGE (max_bytes): the body is over the route's limit (MAX_DIAGRAM_BYTES for diagrams, 256 KiB for other JSON), answered before it is read",
+        ),
         Error415: errorResponse("UNSUPPORTED_MEDIA_TYPE"),
-        Error422: errorResponse("INVALID_BPMN: the parser's message"),
+        Error422: errorResponse(
+          "INVALID_BPMN (the parser's message) or TOO_MANY_ELEMENTS (max_elements: over MAX_DIAGRAM_ELEMENTS)",
+        ),
+        Error429: errorResponse(
+          "RATE_LIMITED (retry_after; Retry-After header): login/sign-up per address and email, anonymous requests per address",
+        ),
+        Error503: errorResponse(
+          "SERVER_BUSY (retry_after; Retry-After header): the BPMN worker queue is full; nothing was stored",
+        ),
       },
     },
     security: [{ bearer: [] }],
@@ -194,7 +211,7 @@ function build(): object {
           summary: "Create a local account (FREE plan) and sign in",
           security: [],
           requestBody: json(Credentials),
-          responses: { "201": ok("Signed up", ref("Session")), ...errors(400, 403, 409) },
+          responses: { "201": ok("Signed up", ref("Session")), ...errors(400, 403, 409, 413, 429) },
         },
       },
       "/auth/login": {
@@ -202,7 +219,7 @@ function build(): object {
           summary: "Sign in with email and password",
           security: [],
           requestBody: json(Credentials),
-          responses: { "200": ok("Signed in", ref("Session")), ...errors(400, 401, 403) },
+          responses: { "200": ok("Signed in", ref("Session")), ...errors(400, 401, 403, 413, 429) },
         },
       },
       "/auth/me": { get: { summary: "The caller's profile and plan", responses: { "200": ok("Profile"), ...errors(401) } } },
@@ -254,15 +271,45 @@ function build(): object {
         parameters: [uuid("projectId")],
         get: { summary: "List collaborators", responses: { "200": ok("Collaborators"), ...errors(401, 404) } },
         post: {
-          summary: "Share with a user (by user_id or email) as viewer or editor (owner only)",
+          summary:
+            "Invite an email or a user id as viewer or editor (owners only; 404 otherwise, checked first). The answer is the same whether or not the email or id has an account: the invitation holds only what you typed. The invitee accepts with POST /invitations/{invitationId}/accept.",
           requestBody: json(AddCollaboratorBody),
-          responses: { "201": ok("Added", wrap("collaborator", "Collaborator")), ...errors(400, 401, 404) },
+          responses: { "201": ok("Invited", { type: "object", properties: { invitation: {} } }), ...errors(400, 401, 404) },
         },
+      },
+      "/projects/{projectId}/invitations": {
+        parameters: [uuid("projectId")],
+        get: {
+          summary: "Pending invitations of the project (owners only)",
+          responses: { "200": ok("Invitations"), ...errors(401, 404) },
+        },
+      },
+      "/projects/{projectId}/invitations/{invitationId}": {
+        parameters: [uuid("projectId"), uuid("invitationId")],
+        delete: { summary: "Withdraw an invitation (owners only)", responses: { "204": ok("Withdrawn"), ...errors(401, 404) } },
+      },
+      "/invitations": {
+        get: {
+          summary:
+            "Invitations addressed to me (by my user id or my profile's email), with the project's name and who invited me",
+          responses: { "200": ok("Invitations"), ...errors(401) },
+        },
+      },
+      "/invitations/{invitationId}/accept": {
+        parameters: [uuid("invitationId")],
+        post: {
+          summary: "Accept: become a collaborator with the invited role",
+          responses: { "200": ok("Accepted: { accepted: { project_id, role } }"), ...errors(401, 404, 409) },
+        },
+      },
+      "/invitations/{invitationId}": {
+        parameters: [uuid("invitationId")],
+        delete: { summary: "Decline an invitation", responses: { "204": ok("Declined"), ...errors(401, 404) } },
       },
       "/projects/{projectId}/collaborators/{userId}": {
         parameters: [uuid("projectId"), uuid("userId")],
         put: {
-          summary: "Add or change a collaborator's role (owner only)",
+          summary: "Change a collaborator's role (owners only; to add someone, invite them)",
           requestBody: json(SetRoleBody),
           responses: { "200": ok("Set", wrap("collaborator", "Collaborator")), ...errors(400, 401, 404) },
         },
@@ -401,7 +448,7 @@ function build(): object {
             { name: "from", in: "query", required: true, schema: { type: "integer", minimum: 1 } },
             { name: "to", in: "query", schema: { type: "integer", minimum: 1 } },
           ],
-          responses: { "200": ok("Changes", ref("Diff")), ...errors(400, 404) },
+          responses: { "200": ok("Changes", ref("Diff")), ...errors(400, 404, 422, 429, 503) },
         },
       },
     },
