@@ -433,6 +433,9 @@ describe("openapi", () => {
         "/projects/{projectId}/collaborators",
         "/diagrams/{diagramId}/content",
         "/diagrams/{diagramId}/diff",
+        "/invitations",
+        "/invitations/{invitationId}/accept",
+        "/projects/{projectId}/invitations",
       ]),
     );
     expect(res.body.paths["/auth/signup"].post.requestBody.content["application/json"].schema.properties.email).toBeDefined();
