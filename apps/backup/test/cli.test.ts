@@ -304,6 +304,33 @@ cd "${folder}"
     expect(normalizedSchema(target)).toBe(schemaBefore);
   });
 
+  it("verify and restore accept a .tar of one backup folder (the browser download); a damaged tar exits 4", async () => {
+    const [name, folder] = backupId.split("/") as [string, string];
+    const tarPath = join(dir, "download.tar");
+    // GNU tar: entries under one top-level folder, in directory order (not Stowage's order): read from disk anyway.
+    execFileSync("tar", ["-cf", tarPath, "-C", join(dest, name), folder]);
+    const verify = await stowage(["verify", tarPath]);
+    expect(verify.stderr).toBe("");
+    expect(verify.code).toBe(0);
+    expect(verify.stdout).toMatch(/ok {6}data\.sql\.gz/);
+    const platform = await db("platform");
+    const restore = await stowage(["restore", tarPath, "--db", platform, "--json"]);
+    expect(restore.stderr).toBe("");
+    expect(restore.code).toBe(0);
+    expect(await contentHashes(platform)).toEqual(await contentHashes(sourceUrl));
+
+    const bytes = await readFile(tarPath);
+    const at = bytes.indexOf(Buffer.from("data.sql.gz")) + 2048;
+    bytes[at]! ^= 0xff;
+    const damaged = join(dir, "damaged.tar");
+    await writeFile(damaged, bytes);
+    const bad = await stowage(["verify", damaged]);
+    expect(bad.code).toBe(4);
+    const missing = await stowage(["verify", join(dir, "no-such.tar")]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/no such file/);
+  }, 180_000);
+
   it("verify --restore-test restores into a scratch database and compares row counts", async () => {
     const scratch = await db("platform");
     const result = await stowage(["verify", "--from", `file://${dest}`, backupId, "--restore-test", scratch, "--json"]);

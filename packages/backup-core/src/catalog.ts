@@ -11,9 +11,12 @@ import { type BackupManifest, MANIFEST_FILE, manifestSchema, timeFromBackupId } 
 import { rememberRawManifest } from "./manifest-mac.ts";
 import { BackupReadError } from "./read-errors.ts";
 
-/** Where one backup lives: a destination and the folder (key prefix, no trailing slash) inside it. */
-export interface BackupLocation {
-  readonly destination: StorageDestination;
+/** What the read side needs of a destination: its display name and downloads (a tar reader has only these). */
+export type BackupReader = Pick<StorageDestination, "name" | "download">;
+
+/** Where one backup lives: a destination (or a tar) and the folder (key prefix, no trailing slash) inside it. */
+export interface BackupLocation<D extends BackupReader = StorageDestination> {
+  readonly destination: D;
   /** `mydb/20261125T101500Z-ab12cd`, or `""` when the destination IS the backup folder. */
   readonly folder: string;
 }
@@ -40,7 +43,7 @@ export interface BackupEntry {
 const BACKUP_FOLDER_RE = /^\d{8}T\d{6}Z-[0-9a-z]+$/;
 
 /** The key of `name` inside a backup folder. */
-export function keyIn(location: BackupLocation, name: string): string {
+export function keyIn(location: BackupLocation<BackupReader>, name: string): string {
   return location.folder ? `${location.folder}/${name}` : name;
 }
 
@@ -48,7 +51,7 @@ export function keyIn(location: BackupLocation, name: string): string {
  * Reads and validates a backup's manifest. Throws `MANIFEST_NOT_FOUND` for an incomplete backup
  * and `MANIFEST_INVALID` for a file that is not a Stowage manifest.
  */
-export async function readManifest(location: BackupLocation): Promise<BackupManifest> {
+export async function readManifest(location: BackupLocation<BackupReader>): Promise<BackupManifest> {
   const where = `${location.destination.name}${location.folder ? `/${location.folder}` : ""}`;
   let raw: string;
   try {

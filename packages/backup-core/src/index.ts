@@ -5,6 +5,7 @@
  */
 
 export type { EncryptionOptions } from "./archive/encrypt.ts";
+export { isTarPath, TarBackupReader, tarFileBackup, tarStreamBackup } from "./archive/tar-source.ts";
 export {
   type BackupOptions,
   type BackupProgress,

@@ -11,7 +11,7 @@ import { Duplex, pipeline, Readable, Transform, type TransformCallback } from "n
 import { createGunzip } from "node:zlib";
 import { StorageError } from "@stowage/storage";
 import { Decrypter } from "age-encryption";
-import { type BackupLocation, keyIn } from "./catalog.ts";
+import { type BackupLocation, type BackupReader, keyIn } from "./catalog.ts";
 import type { BackupManifest, ManifestFile } from "./manifest.ts";
 import { BackupReadError } from "./read-errors.ts";
 
@@ -93,13 +93,16 @@ function zstdDecompressor(file: string): { stream: Duplex; done: Promise<void> }
  * manifest, else `undefined`. Used on error paths: damaged bytes can decompress into garbage SQL
  * that psql rejects before the end-of-file checksum is reached, and the damage is the real cause.
  */
-export async function storedDamage(location: BackupLocation, file: ManifestFile): Promise<BackupReadError | undefined> {
+export async function storedDamage(
+  location: BackupLocation<BackupReader>,
+  file: ManifestFile,
+): Promise<BackupReadError | undefined> {
   const digest = await storedDigest(location, file);
   return digest !== undefined && digest !== file.sha256 ? mismatch(file, "stored SHA-256") : undefined;
 }
 
 /** SHA-256 of a stored object, read again on the error path to tell damage from a wrong key. */
-async function storedDigest(location: BackupLocation, file: ManifestFile): Promise<string | undefined> {
+async function storedDigest(location: BackupLocation<BackupReader>, file: ManifestFile): Promise<string | undefined> {
   try {
     const hash = createHash("sha256");
     for await (const chunk of await location.destination.download(keyIn(location, file.name))) hash.update(chunk as Buffer);
@@ -122,7 +125,7 @@ function mismatch(file: ManifestFile, what: string): BackupReadError {
  * not open it; the stream errors with a `BackupReadError` naming the file on any later damage.
  */
 export async function openPart(
-  location: BackupLocation,
+  location: BackupLocation<BackupReader>,
   manifest: BackupManifest,
   file: ManifestFile,
   options: OpenPartOptions = {},
@@ -219,7 +222,7 @@ export async function openPart(
 
 /** Reads a part to the end, verifying it, and discards the SQL. Returns the plain byte count. */
 export async function drainPart(
-  location: BackupLocation,
+  location: BackupLocation<BackupReader>,
   manifest: BackupManifest,
   file: ManifestFile,
   options: OpenPartOptions = {},

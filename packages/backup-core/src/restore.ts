@@ -15,7 +15,7 @@ import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { pipeline, type Readable } from "node:stream";
 import { redact } from "@stowage/storage";
-import { type BackupLocation, readManifest } from "./catalog.ts";
+import { type BackupLocation, type BackupReader, readManifest } from "./catalog.ts";
 import { type BackupManifest, type ManifestFile, PART_ROLES } from "./manifest.ts";
 import { checkManifestTrust } from "./manifest-mac.ts";
 import { childEnv, type DatabaseTarget, parseDatabaseUrl, secretsOf } from "./pg/connection.ts";
@@ -53,7 +53,7 @@ export interface RestoreProgress {
 }
 
 export interface RestoreOptions {
-  readonly source: BackupLocation;
+  readonly source: BackupLocation<BackupReader>;
   /** Target database URL (password in the URL or in PGPASSWORD). */
   readonly targetUrl: string;
   /** Drop the target's user schemas first (in the same transaction). */

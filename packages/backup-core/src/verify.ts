@@ -5,7 +5,7 @@
  * of the plain SQL. With a scratch database, it also restores there and compares each table's row
  * count with the count the manifest recorded at backup time.
  */
-import { type BackupLocation, readManifest } from "./catalog.ts";
+import { type BackupLocation, type BackupReader, readManifest } from "./catalog.ts";
 import type { BackupManifest } from "./manifest.ts";
 import { checkManifestTrust } from "./manifest-mac.ts";
 import { parseDatabaseUrl } from "./pg/connection.ts";
@@ -44,7 +44,7 @@ export interface VerifyResult {
 }
 
 export interface VerifyOptions {
-  readonly source: BackupLocation;
+  readonly source: BackupLocation<BackupReader>;
   readonly keys?: DecryptionKeys;
   /** Manifest already read by the caller (saves a download). */
   readonly manifest?: BackupManifest;

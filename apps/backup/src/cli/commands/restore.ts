@@ -1,7 +1,7 @@
 /** @module cli/commands/restore — `stowage restore <backup> --db <url>`. */
 import { readManifest, runRestore } from "@stowage/backup-core";
 import type { Command } from "commander";
-import { openBackup, withDestination } from "../destination.ts";
+import { withBackup } from "../backup-source.ts";
 import { formatBytes, formatDuration, formatRate } from "../format.ts";
 import { decryptionKeys } from "../keys.ts";
 import { ProgressLine } from "../progress.ts";
@@ -53,8 +53,7 @@ export function registerRestore(program: Command): void {
     .addHelpText("after", `\n${TRUST_MODEL}`)
     .action(async (backup: string, opts: RestoreFlags) => {
       if (opts.toTime !== undefined) return restoreToTimeCommand(backup, opts.toTime, opts);
-      const location = await openBackup(backup, opts.from);
-      await withDestination(location.destination, async () => {
+      await withBackup(backup, opts.from, async (location) => {
         const manifest = await readManifest(location);
         const keys = await decryptionKeys(manifest.encryption, opts);
         const progress = new ProgressLine(!opts.json && process.stderr.isTTY === true);

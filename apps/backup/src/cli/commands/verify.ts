@@ -1,7 +1,7 @@
 /** @module cli/commands/verify — `stowage verify <backup> [--restore-test <url>]`. */
 import { BackupReadError, readManifest, verifyBackup } from "@stowage/backup-core";
 import type { Command } from "commander";
-import { openBackup, withDestination } from "../destination.ts";
+import { withBackup } from "../backup-source.ts";
 import { formatBytes } from "../format.ts";
 import { decryptionKeys } from "../keys.ts";
 
@@ -18,7 +18,7 @@ export function registerVerify(program: Command): void {
   program
     .command("verify")
     .description("read a backup end to end (checksums, decryption, decompression) without restoring it")
-    .argument("<backup>", "backup id on --from, or a local backup folder")
+    .argument("<backup>", "backup id on --from, a local backup folder, or a .tar of one (a browser download)")
     .option("--from <dest>", "destination URL holding the backup")
     .option("--restore-test <url>", "also restore into this scratch database and compare row counts with the manifest")
     .option("--clean", "let --restore-test drop the scratch database's user schemas first")
@@ -26,8 +26,7 @@ export function registerVerify(program: Command): void {
     .option("--identity <file>", "age identity file for backups encrypted to a recipient")
     .option("--json", "print the result as one JSON object")
     .action(async (backup: string, opts: VerifyFlags) => {
-      const location = await openBackup(backup, opts.from);
-      await withDestination(location.destination, async () => {
+      await withBackup(backup, opts.from, async (location) => {
         const manifest = await readManifest(location);
         const keys = await decryptionKeys(manifest.encryption, opts);
         const result = await verifyBackup({
