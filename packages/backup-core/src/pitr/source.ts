@@ -32,10 +32,10 @@ export interface SlotStatus {
 
 const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
-// Tables decoding publishes (FOR ALL TABLES: every ordinary and partitioned user table).
+// Tables whose rows decoding publishes (FOR ALL TABLES: every permanent user table, partitions one by one).
 const PUBLISHED_TABLES = `
   from pg_class c join pg_namespace n on n.oid = c.relnamespace
- where c.relkind in ('r', 'p') and c.relpersistence = 'p' and not c.relispartition
+ where c.relkind = 'r' and c.relpersistence = 'p'
    and n.nspname !~ '^pg_' and n.nspname <> 'information_schema'
    and not exists (select 1 from pg_depend d where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype = 'e')`;
 
@@ -94,7 +94,6 @@ export class SourceDatabase {
   async tablesWithoutIdentity(): Promise<string[]> {
     const rows = await this.query<{ t: string }>(
       `select format('%I.%I', n.nspname, c.relname) as t ${PUBLISHED_TABLES}
-          and c.relkind = 'r'
           and (c.relreplident = 'n'
                or (c.relreplident = 'd' and not exists (select 1 from pg_index i where i.indrelid = c.oid and i.indisprimary))
                or (c.relreplident = 'i' and not exists (select 1 from pg_index i where i.indrelid = c.oid and i.indisreplident)))
@@ -173,7 +172,7 @@ export class SourceDatabase {
               coalesce((select json_agg(json_build_array(a.attname, a.atttypid::bigint) order by a.attnum)
                           from pg_attribute a
                          where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped and a.attgenerated = ''), '[]') as columns
-         ${PUBLISHED_TABLES} and c.relkind = 'r'
+         ${PUBLISHED_TABLES}
         order by 1, 2`;
     if (!snapshot) return this.query<RelationShape>(sql);
     await this.query("begin isolation level repeatable read read only");

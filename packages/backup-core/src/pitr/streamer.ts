@@ -77,7 +77,8 @@ export type StreamEvent =
       lagMs: number;
     }
   | { type: "retry"; destination: string; key: string; attempt: number; message: string }
-  | { type: "lag"; slot: string; lagBytes: number; retainedBytes: number; maxLagBytes: number };
+  | { type: "lag"; slot: string; lagBytes: number; retainedBytes: number; maxLagBytes: number }
+  | { type: "schema-change"; table: string; previousEndsAt: CommitPoint | null };
 
 export interface StreamSummary {
   readonly name: string;
@@ -154,6 +155,74 @@ export async function runStream(options: StreamOptions): Promise<StreamSummary> 
   const publication = publicationName(name);
   const tempDir = options.tempDir ?? tmpdir();
 
+  let baseLsn: Lsn = 0n;
+  /**
+   * Creates `slot` on `conn` with an exported snapshot and takes a base backup in it; the marker
+   * names `markerSlot`'s archive. Returns the column shapes the base holds.
+   */
+  const takeBase = async (
+    conn: ReplicationConnection,
+    control: SourceDatabase,
+    slot: string,
+    temporary: boolean,
+    reason: BaseMarker["reason"],
+    previousEndsAt: CommitPoint | null,
+    markerSlot = slot,
+  ): Promise<RelationShape[]> => {
+    const created = await conn.createSlot(slot, { serverVersionNum: control.versionNum, temporary });
+    const time = await control.now();
+    const shapes = await control.relationShapes(created.snapshot);
+    const result = await runBackup({
+      databaseUrl: options.databaseUrl,
+      destinations: options.destinations,
+      name,
+      compression,
+      encryption: options.encryption,
+      snapshot: created.snapshot,
+      signal,
+      env,
+    });
+    const failed = result.destinations.find((d) => !d.ok);
+    if (failed && !failed.ok) throw failed.error;
+    const marker: BaseMarker = {
+      format: "stowage-pitr-base",
+      formatVersion: SEGMENT_FORMAT_VERSION,
+      name,
+      backupId: result.backupId,
+      lsn: formatLsn(created.lsn),
+      time: microsToIso(time),
+      slot: markerSlot,
+      publication,
+      reason,
+      previousEndsAt,
+      relations: shapes.map((s) => ({ schema: s.schema, name: s.name, columns: s.columns })),
+      createdAt: new Date().toISOString(),
+    };
+    for (const d of options.destinations) await putJson(d, baseMarkerKey(name, result.backupId), marker, signal);
+    emit({ type: "base", backupId: result.backupId, lsn: marker.lsn, time: marker.time, reason });
+    baseLsn = created.lsn;
+    return shapes;
+  };
+  /** After a schema change: a new base in a temporary slot's snapshot, on connections of its own. */
+  const schemaChangeBase = async (mainSlot: string, previousEndsAt: CommitPoint | null): Promise<RelationShape[]> => {
+    const control = await SourceDatabase.open(target);
+    const conn = await ReplicationConnection.open(target, "stowage stream (new base)");
+    try {
+      return await takeBase(
+        conn,
+        control,
+        `${mainSlot}_b${shortId()}`.slice(0, 63),
+        true,
+        "schema-change",
+        previousEndsAt,
+        mainSlot,
+      );
+    } finally {
+      await conn.close(); // drops the temporary slot
+      await control.close();
+    }
+  };
+
   const source = await SourceDatabase.open(target);
   let repl: ReplicationConnection | undefined;
   try {
@@ -206,50 +275,22 @@ export async function runStream(options: StreamOptions): Promise<StreamSummary> 
       emit({ type: "resume", slot, fromLsn: formatLsn(startLsn) });
     } else {
       slot = slotName(name, shortId());
-      const created = await repl.createSlot(slot, { serverVersionNum: source.versionNum });
-      const time = await source.now();
       try {
-        shapes = await source.relationShapes(created.snapshot);
-        const result = await runBackup({
-          databaseUrl: options.databaseUrl,
-          destinations: options.destinations,
-          name,
-          compression,
-          encryption: options.encryption,
-          snapshot: created.snapshot,
-          signal,
-          env,
-        });
-        const failed = result.destinations.find((d) => !d.ok);
-        if (failed && !failed.ok) throw failed.error;
-        const marker: BaseMarker = {
-          format: "stowage-pitr-base",
-          formatVersion: SEGMENT_FORMAT_VERSION,
-          name,
-          backupId: result.backupId,
-          lsn: formatLsn(created.lsn),
-          time: microsToIso(time),
-          slot,
-          publication,
-          reason: "initial",
-          previousEndsAt: null,
-          relations: shapes.map((s) => ({ schema: s.schema, name: s.name, columns: s.columns })),
-          createdAt: new Date().toISOString(),
-        };
-        for (const d of options.destinations) await putJson(d, baseMarkerKey(name, result.backupId), marker, signal);
-        emit({ type: "base", backupId: result.backupId, lsn: marker.lsn, time: marker.time, reason: "initial" });
+        shapes = await takeBase(repl, source, slot, false, "initial", null);
       } catch (error) {
         await repl.close();
         repl = undefined;
         await source.dropSlot(slot).catch(() => {});
         throw error;
       }
-      startLsn = created.lsn;
+      startLsn = baseLsn;
     }
     const summary = await streamChanges({
       repl,
       source,
       slot,
+      shapes,
+      newBase: (previousEndsAt) => schemaChangeBase(slot, previousEndsAt),
       publication,
       startLsn,
       name,
@@ -276,6 +317,10 @@ interface StreamContext {
   readonly repl: ReplicationConnection;
   readonly source: SourceDatabase;
   readonly slot: string;
+  /** Column shapes of the latest base's tables. */
+  readonly shapes: RelationShape[];
+  /** Takes a new base after a schema change; resolves with its shapes. */
+  readonly newBase: (previousEndsAt: CommitPoint | null) => Promise<RelationShape[]>;
   readonly publication: string;
   readonly startLsn: Lsn;
   readonly name: string;
@@ -295,6 +340,26 @@ interface StreamContext {
 async function streamChanges(ctx: StreamContext): Promise<StreamSummary> {
   const { repl, source, signal } = ctx;
   const decoder = new ChangeDecoder();
+  const shapeKey = (schema: string, table: string) => JSON.stringify([schema, table]);
+  const shapeMap = (list: readonly RelationShape[]) =>
+    new Map(list.map((r) => [shapeKey(r.schema, r.name), JSON.stringify(r.columns)]));
+  let shapes = shapeMap(ctx.shapes);
+  /** The last commit handled, and the one before the transaction being read (where a schema change cuts). */
+  let lastCommit: CommitPoint | null = null;
+  let commitBeforeTransaction: CommitPoint | null = null;
+  let baseRunning = false;
+  const startNewBase = (table: string, previousEndsAt: CommitPoint | null) => {
+    if (baseRunning) return;
+    baseRunning = true;
+    ctx.emit({ type: "schema-change", table, previousEndsAt });
+    ctx.newBase(previousEndsAt).then(
+      (fresh) => {
+        shapes = shapeMap(fresh);
+        baseRunning = false;
+      },
+      (error) => fail(error),
+    );
+  };
   const relations = new Map<number, Extract<ChangeLine, { op: "R" }>>();
   const queue: Array<XLogData | "tick"> = [];
   const uploads: ClosedSegment[] = [];
@@ -381,6 +446,12 @@ async function streamChanges(ctx: StreamContext): Promise<StreamSummary> {
       createdAt: new Date().toISOString(),
     };
     segmentStart = seg.end;
+    // DDL that no change has shown yet (a new column nobody wrote to, a new empty table).
+    if (!baseRunning) {
+      const now = shapeMap(await source.relationShapes());
+      const changed = [...new Set([...now.keys(), ...shapes.keys()])].find((k) => now.get(k) !== shapes.get(k));
+      if (changed) startNewBase((JSON.parse(changed) as string[]).join("."), lastCommit);
+    }
     uploads.push({ file, manifest, stem, end: seg.end, lastCommitMs: Date.parse(seg.lastCommit!.time) });
     if (uploads.length === 1) void uploadLoop();
   };
@@ -443,13 +514,21 @@ async function streamChanges(ctx: StreamContext): Promise<StreamSummary> {
     const line = decoder.decode(data.payload);
     if (!line) return;
     switch (line.op) {
-      case "R":
+      case "R": {
         relations.set(line.rel, line);
         segment?.relationsWritten.delete(line.rel);
+        // Decoding carries no DDL, but a table whose columns differ from the base's (or a new table)
+        // means the base can no longer take these changes: a new base is needed from here on.
+        const columns = JSON.stringify(line.columns.map((c) => [c.name, c.type]));
+        if (!baseRunning && shapes.get(shapeKey(line.schema, line.table)) !== columns) {
+          startNewBase(`${line.schema}.${line.table}`, commitBeforeTransaction);
+        }
         return;
+      }
       case "B":
         segment ??= openSegment();
         inTransaction = true;
+        commitBeforeTransaction = lastCommit;
         await segment.file.write(line);
         return;
       case "C": {
@@ -458,6 +537,7 @@ async function streamChanges(ctx: StreamContext): Promise<StreamSummary> {
         inTransaction = false;
         seg.transactions++;
         const point = { lsn: line.lsn, time: line.time };
+        lastCommit = point;
         seg.firstCommit ??= point;
         seg.lastCommit = point;
         seg.end = parseLsn(line.end);

@@ -120,7 +120,7 @@ afterAll(async () => {
 });
 
 describe("stowage stream + restore --to-time", () => {
-  it("archives a workload across a SIGKILL and restores three moments exactly", async () => {
+  it("archives a workload across a SIGKILL and a schema change and restores four moments exactly", async () => {
     const args = ["--db", srcUrl, "--to", dest("a"), "--to", dest("b"), "--name", NAME, "--segment-seconds", "0.4"];
     streamer = startStreamer(args);
     const base = await streamer.waitFor((e) => e.type === "base");
@@ -172,8 +172,15 @@ describe("stowage stream + restore --to-time", () => {
     ]);
     moments.push(await moment());
 
-    await archiveReaches("a", moments[2]!.time);
-    await archiveReaches("b", moments[2]!.time);
+    // Moment 4: a schema change mid-stream takes a new base; both sides of it stay restorable.
+    await batch(["alter table tag add column extra int", "insert into tag (code, extra) values ('ddl', 7)"]);
+    const second = await streamer.waitFor((e) => e.type === "base" && e.reason === "schema-change");
+    expect(second.backupId).not.toBe(base.backupId);
+    await batch(["update tag set extra = 8 where code = 'ddl'", "insert into parent (name) values ('after ddl')"]);
+    moments.push(await moment());
+
+    await archiveReaches("a", moments[3]!.time);
+    await archiveReaches("b", moments[3]!.time);
     streamer.child.kill("SIGTERM");
     expect(await streamer.exited).toBe(0);
 
@@ -184,7 +191,8 @@ describe("stowage stream + restore --to-time", () => {
     }
     // Fan-out: the second destination restores the latest state on its own.
     const latest = await restoreInto("b", "latest", "pitr_latest");
-    expect(await contentHashes(latest.url)).toEqual(moments[2]!.hashes);
+    expect(await contentHashes(latest.url)).toEqual(moments[3]!.hashes);
+    expect(latest.result.baseId).toBe(second.backupId);
     // Identity and serial sequences continue after the replayed rows.
     const r3 = new pg.Client({ connectionString: dbOn(server.url, "pitr_r3") });
     await r3.connect();
@@ -194,15 +202,13 @@ describe("stowage stream + restore --to-time", () => {
     } finally {
       await r3.end();
     }
-  }, 180_000);
+  }, 300_000);
 
   it("stops at a damaged segment, leaves the target empty and says up to when it can restore", async () => {
     await cp(join(work, "a"), join(work, "damaged"), { recursive: true });
     // A segment the restore needs (on the chain, holding changes), not an overlapping leftover of the kill.
     const archive = await readArchive(new LocalMappedDestination({ basePath: join(work, "damaged") }), NAME);
-    const chain = windows(archive)
-      .at(-1)!
-      .segments.filter((seg) => seg.manifest.changes > 0);
+    const chain = windows(archive)[0]!.segments.filter((seg) => seg.manifest.changes > 0);
     expect(chain.length).toBeGreaterThan(2);
     const victim = join(work, "damaged", NAME, "changes", chain[Math.floor(chain.length / 2)]!.manifest.file);
     const bytes = await readFile(victim);
@@ -213,14 +219,14 @@ describe("stowage stream + restore --to-time", () => {
     const error = await restoreToTime({
       destination: new LocalMappedDestination({ basePath: join(work, "damaged") }),
       name: NAME,
-      toTime: "latest",
+      toTime: moments[2]!.time,
       targetUrl: url,
     }).catch((e: unknown) => e);
     expect(BackupReadError.is(error)).toBe(true);
     expect((error as BackupReadError).code).toMatch(/CHECKSUM_MISMATCH|DECOMPRESSION_FAILED/);
     expect((error as Error).message).toMatch(/intact only up to \d{4}-\d\d-\d\dT[\d:.]+Z/);
     expect(await contentHashes(url)).toEqual({});
-  }, 60_000);
+  }, 120_000);
 
   it("refuses a time before the first base and names the restorable window", async () => {
     const error = await restoreInto("a", "2001-01-01T00:00:00Z", "pitr_early").catch((e: unknown) => e);
@@ -245,9 +251,9 @@ describe("stowage stream + restore --to-time", () => {
     expect(await contentHashes(target)).toEqual(moments[1]!.hashes);
     const list = await run(process.execPath, [BIN, "list", "--from", dest("a")]);
     expect(list.stdout).toMatch(/shop {2}restorable from \S+Z to \S+Z \(base shop\/\d{8}T\d{6}Z-\w+\)/);
-    const to = /restorable from \S+ to (\S+)/.exec(list.stdout)![1]!;
-    expect(to >= moments[2]!.time).toBe(true);
-  }, 60_000);
+    const to = [...list.stdout.matchAll(/restorable from \S+ to (\S+)/g)].at(-1)![1]!;
+    expect(to >= moments[3]!.time).toBe(true);
+  }, 120_000);
 
   it("--status shows the slot, --drop removes slot and publication", async () => {
     const status = await run(process.execPath, [BIN, "stream", "--status", "--db", srcUrl, "--name", NAME, "--json"]);
@@ -261,5 +267,5 @@ describe("stowage stream + restore --to-time", () => {
       "select (select count(*) from pg_replication_slots)::int as slots, (select count(*) from pg_publication)::int as pubs",
     );
     expect(rows[0]).toEqual({ slots: 0, pubs: 0 });
-  }, 60_000);
+  }, 120_000);
 });

@@ -78,6 +78,8 @@ function describe(event: StreamEvent): string {
       return `segment ${event.startLsn}..${event.endLsn}: ${event.transactions} transactions, ${event.changes} changes, ${formatBytes(event.size)}, last commit ${event.lastCommitTime} (${(event.lagMs / 1000).toFixed(1)} s ago)`;
     case "retry":
       return `warning: ${event.message}; retrying (attempt ${event.attempt}); the slot keeps the changes meanwhile`;
+    case "schema-change":
+      return `schema change seen on ${event.table}: taking a new base (the previous one restores up to ${event.previousEndsAt?.time ?? "its own time"})`;
     case "lag":
       return `warning: the archive is ${formatBytes(event.lagBytes)} behind the source (more than --max-lag ${formatBytes(event.maxLagBytes)}); the source keeps ${formatBytes(event.retainedBytes)} of WAL for slot ${event.slot}. Check the destinations, or stop with --drop`;
   }
