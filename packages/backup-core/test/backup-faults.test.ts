@@ -35,12 +35,12 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * Every file under `dir`. Errors are NOT swallowed: a missing or misnamed folder must fail the
+ * "nothing uploaded" checks instead of passing them with an empty list (`dest()` creates the folder).
+ */
 async function filesUnder(dir: string): Promise<string[]> {
-  try {
-    return (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
-  } catch {
-    return [];
-  }
+  return (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
 }
 
 /** A throwaway cluster that requires a password (scram-sha-256), run as the postgres OS user when we are root. */
@@ -172,6 +172,12 @@ async function dest(name: string) {
   await mkdir(dir, { recursive: true });
   return { dir, dest: new LocalMappedDestination({ basePath: dir }) };
 }
+
+it("filesUnder fails on a folder that does not exist, so an empty list always means an empty folder", async () => {
+  await expect(filesUnder(join(root, "never-created"))).rejects.toMatchObject({ code: "ENOENT" });
+  const { dir } = await dest("empty");
+  expect(await filesUnder(dir)).toEqual([]);
+});
 
 function expectNoSecret(error: unknown) {
   const e = error as BackupError;

@@ -44,9 +44,10 @@ function filter(text: string, supabase: boolean, bootstrap = "supabase_admin"): 
 }
 
 describe("roles filter", () => {
-  it("Supabase: drops reserved roles, meta-commands and unrestorable attributes; idempotent CREATE; no GRANTED BY", () => {
+  it("Supabase: drops reserved roles and unrestorable attributes, keeps pg_dump's \\restrict guard; idempotent CREATE; no GRANTED BY", () => {
     const out = filter(PG17_ROLES, true).filter(Boolean);
     expect(out).toEqual([
+      "\\restrict abcDEF123",
       // Serialises concurrent restores on one cluster (roles are not locked by PostgreSQL).
       "SELECT pg_advisory_xact_lock(1398034263);\n",
       "SET default_transaction_read_only = off;",
@@ -54,6 +55,7 @@ describe("roles filter", () => {
       `ALTER ROLE "app ""quoted""" WITH INHERIT NOCREATEROLE NOCREATEDB LOGIN NOBYPASSRLS;`,
       `ALTER ROLE "authenticator" SET "statement_timeout" TO '8s';`,
       `GRANT "authenticated" TO "app ""quoted""" WITH INHERIT TRUE;`,
+      "\\unrestrict abcDEF123",
     ]);
   });
 
@@ -62,6 +64,26 @@ describe("roles filter", () => {
     expect(out).not.toContain('ROLE "supabase_admin"');
     expect(out).toContain('CREATE ROLE "anon"; EXCEPTION WHEN duplicate_object');
     expect(out).toContain('GRANT "anon" TO "authenticator" WITH INHERIT FALSE;');
+  });
+
+  it("plain Postgres: a bootstrap superuser named with '.', '$' or '\"' is left out exactly, and only it", () => {
+    for (const name of ["post.gres", "su$per", 'we"ird', "a$'b.c"]) {
+      const q = `"${name.replace(/"/g, '""')}"`;
+      // A role whose name would match if '.' were a wildcard, '$' an anchor or '"' left undoubled.
+      const lookalike = `"${name.replace(/[.$]/g, "X").replace(/"/g, '""')}X"`;
+      const dump = [
+        `CREATE ROLE ${q};`,
+        `ALTER ROLE ${q} WITH SUPERUSER INHERIT CREATEROLE CREATEDB LOGIN REPLICATION BYPASSRLS;`,
+        `CREATE ROLE ${lookalike};`,
+        `ALTER ROLE ${lookalike} WITH NOSUPERUSER INHERIT LOGIN;`,
+        `GRANT ${lookalike} TO ${q} GRANTED BY ${q};`,
+      ].join("\n");
+      const out = filter(dump, false, name).join("\n");
+      expect(out).not.toContain(`ROLE ${q}`);
+      expect(out).not.toContain(`TO ${q}`);
+      expect(out).toContain(`CREATE ROLE ${lookalike}; EXCEPTION`);
+      expect(out).toContain(`ALTER ROLE ${lookalike} WITH INHERIT LOGIN;`);
+    }
   });
 });
 
