@@ -36,6 +36,12 @@ const EnvSchema = z.object({
     .min(0)
     .max(24 * 3600_000)
     .default(5 * 60_000),
+  BACKUP_CHECK_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(24 * 3600_000)
+    .default(60_000),
 });
 
 export interface ObjectsConfig {
@@ -54,6 +60,8 @@ export interface ObjectsConfig {
   readonly cacheMaxBytes: number;
   /** ENTERPRISE backups after changes: at most one per project per this many ms. */
   readonly backupDebounceMs: number;
+  /** How often due automatic backups are looked for (0: never, e.g. tests that tick by hand). */
+  readonly backupIntervalMs: number;
   readonly dataDir: string;
 }
 
@@ -76,6 +84,7 @@ export function loadObjectsConfig(dataDir: string, env: NodeJS.ProcessEnv = proc
     redisUrl: e.REDIS_URL,
     cacheMaxBytes: e.CACHE_MAX_BYTES,
     backupDebounceMs: e.BACKUP_DEBOUNCE_MS,
+    backupIntervalMs: e.BACKUP_CHECK_INTERVAL_MS,
     dataDir,
   };
 }

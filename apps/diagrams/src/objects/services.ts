@@ -11,6 +11,7 @@ import type { Database } from "../db/database.ts";
 import { ExportService } from "../exports/export-service.ts";
 import { DiagramRenderer } from "../exports/renderer.ts";
 import { ThumbnailService } from "../exports/thumbnails.ts";
+import { BackupScheduler } from "./backup-scheduler.ts";
 import { type Buckets, closeBuckets, openBuckets } from "./buckets.ts";
 import type { ObjectsConfig } from "./config.ts";
 import { loadOrCreateSigningKey, UrlSigner } from "./signing.ts";
@@ -25,6 +26,7 @@ export interface ObjectServices {
   readonly renderer: DiagramRenderer;
   readonly exports: ExportService;
   readonly thumbnails: ThumbnailService;
+  readonly backups: BackupScheduler;
   close(): Promise<void>;
 }
 
@@ -63,6 +65,8 @@ export async function createObjectServices(
   }
   const exports = new ExportService(db, store, cache, renderer);
   const thumbnails = new ThumbnailService(db, store, cache, renderer, logger, config.thumbnailDebounceMs);
+  const backups = new BackupScheduler(db, store, logger, config.backupDebounceMs);
+  if (config.backupIntervalMs > 0) backups.start(config.backupIntervalMs);
   const sweep = () => store.sweep().catch((error: unknown) => logger.warn({ err: error }, "object sweep failed; retrying later"));
   const sweeper = setInterval(sweep, SWEEP_INTERVAL_MS);
   sweeper.unref();
@@ -75,8 +79,10 @@ export async function createObjectServices(
     renderer,
     exports,
     thumbnails,
+    backups,
     close: async () => {
       clearInterval(sweeper);
+      backups.close();
       thumbnails.close();
       await renderer.close();
       await cache.close();

@@ -15,6 +15,7 @@ import { exportRoutes } from "../api/exports.ts";
 import { importRoutes } from "../api/imports.ts";
 import { metricsRoutes } from "../api/metrics.ts";
 import { objectRoutes } from "../api/objects.ts";
+import { projectBackupRoutes } from "../api/project-backups.ts";
 import type { RouteGroup } from "../app.ts";
 import type { ObjectServices } from "./services.ts";
 
@@ -26,7 +27,16 @@ export function objectRouteGroups(services: ObjectServices): RouteGroup[] {
     { path: "/diagrams", routes: (deps) => draftRoutes(deps, services) },
     { path: "/projects", routes: (deps) => importRoutes(deps, services) },
     { path: "/projects", routes: (deps) => attachmentRoutes(deps, services) },
+    { path: "/projects", routes: (deps) => projectBackupRoutes(deps, services) },
   ];
+}
+
+/** Marks the diagram's project changed (automatic backups after changes); never fails the request. */
+async function markDiagramChanged(services: ObjectServices, diagramId: string): Promise<void> {
+  try {
+    const projectId = await services.store.projectOfDiagram(diagramId);
+    if (projectId) await services.backups.markChanged(projectId);
+  } catch {}
 }
 
 /** The JSON of a response as a client would read it (the app may have compressed it). */
@@ -60,11 +70,13 @@ export function withObjectHooks<F extends Fetch>(fetch: F, services: ObjectServi
       const id = diagram[1]!.toLowerCase();
       const sub = diagram[2] ?? "";
       if (/^\/(content|restore|versions\/\d+\/restore)$/.test(sub)) thumbnails.schedule(id);
+      void markDiagramChanged(services, id);
       if (sub === "" || /restore$/.test(sub)) await store.syncDiagramVisibility([id]).catch(() => undefined);
       return response;
     }
     const project = PROJECT_WRITE.exec(path);
     if (project) {
+      void services.backups.markChanged(project[1]!.toLowerCase()).catch(() => undefined);
       await store.syncProjectVisibility(project[1]!.toLowerCase()).catch(() => undefined);
       return response;
     }

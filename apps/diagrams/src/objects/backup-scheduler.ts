@@ -1,0 +1,92 @@
+/**
+ * @module objects/backup-scheduler
+ * Automatic project backups per the owner's plan (`plan_limits.backup`): `daily` (PRO) — a backup
+ * when the last automatic one is a day old; `continuous` (ENTERPRISE) — after changes, at most one
+ * per project per debounce period (default 5 minutes); `manual` (FREE) — none. Every tick, each
+ * process claims due projects with one UPDATE … RETURNING on stowage_private.project_backup_state,
+ * so with several service processes each backup runs exactly once.
+ */
+import type { Logger } from "pino";
+import type { Database } from "../db/database.ts";
+import { createProjectBackup } from "./project-backup.ts";
+import type { ObjectStore } from "./store.ts";
+
+export const DAILY_MS = 24 * 60 * 60 * 1000;
+
+export class BackupScheduler {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<number> | undefined;
+  backupsRun = 0;
+
+  constructor(
+    private readonly db: Database,
+    private readonly store: ObjectStore,
+    private readonly logger: Logger,
+    private readonly debounceMs: number,
+  ) {}
+
+  start(intervalMs = 60_000): void {
+    this.timer = setInterval(() => void this.tick(), intervalMs);
+    this.timer.unref();
+  }
+
+  /** Records that a project changed (ENTERPRISE backups follow changes). */
+  async markChanged(projectId: string): Promise<void> {
+    await this.db.asService((sql) =>
+      sql.query(
+        `insert into stowage_private.project_backup_state (project_id, dirty_since) values ($1, now())
+         on conflict (project_id) do update set dirty_since = coalesce(project_backup_state.dirty_since, now())`,
+        [projectId],
+      ),
+    );
+  }
+
+  /** Claims and runs every due backup; returns how many ran. One tick at a time per process. */
+  tick(): Promise<number> {
+    this.running ??= this.runDue().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async runDue(): Promise<number> {
+    const claimed = await this.db.asService(async (sql) => {
+      // Projects of plans with automatic backups get a state row.
+      await sql.query(
+        `insert into stowage_private.project_backup_state (project_id)
+         select p.id from public.projects p join public.profiles o on o.id = p.profile_id
+           join public.plan_limits l on l.plan = o.plan
+         where p.deleted_at is null and l.backup in ('daily', 'continuous')
+         on conflict do nothing`,
+      );
+      const { rows } = await sql.query<{ project_id: string; trigger: "daily" | "after_changes" }>(
+        `update stowage_private.project_backup_state s
+           set last_auto_at = now(), dirty_since = null
+         from public.projects p join public.profiles o on o.id = p.profile_id join public.plan_limits l on l.plan = o.plan
+         where p.id = s.project_id and p.deleted_at is null
+           and ((l.backup = 'daily' and (s.last_auto_at is null or s.last_auto_at <= now() - $1 * interval '1 millisecond'))
+             or (l.backup = 'continuous' and s.dirty_since is not null
+                 and (s.last_auto_at is null or s.last_auto_at <= now() - $2 * interval '1 millisecond')))
+         returning s.project_id, case l.backup when 'daily' then 'daily' else 'after_changes' end as trigger`,
+        [DAILY_MS, this.debounceMs],
+      );
+      return rows;
+    });
+    for (const { project_id, trigger } of claimed) {
+      try {
+        await createProjectBackup(this.db, this.store, project_id, trigger, null);
+        this.backupsRun++;
+      } catch (error) {
+        this.logger.error(
+          { err: error, projectId: project_id },
+          "automatic project backup failed; retried at the next change or day",
+        );
+      }
+    }
+    return claimed.length;
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+  }
+}
