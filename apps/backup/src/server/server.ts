@@ -21,6 +21,7 @@ import { openMetadataStore } from "./db/open.ts";
 import type { MetadataStore } from "./db/store.ts";
 import { recoverInterrupted } from "./jobs/recovery.ts";
 import { JobRunner } from "./jobs/runner.ts";
+import { createScheduling, type Scheduling, type SchedulingOptions } from "./schedules/index.ts";
 import { type BackupDeps, BackupService, hasMigrationHistory } from "./services/backups.ts";
 import { DestinationService } from "./services/destinations.ts";
 import { ProjectService } from "./services/projects.ts";
@@ -36,12 +37,15 @@ export interface StartOptions {
   readonly routes?: readonly RouteModule[];
   /** Called with the services before the listener opens (issue 12: start the scheduler). */
   readonly onServices?: (services: Services) => void | Promise<void>;
+  /** The scheduler, alerts and notifications (issue 12): injected clock, retry and delivery settings for tests. */
+  readonly scheduling?: SchedulingOptions;
 }
 
 export interface RunningServer {
   readonly url: string;
   readonly port: number;
   readonly services: Services;
+  readonly scheduling: Scheduling;
   close(): Promise<void>;
 }
 
@@ -73,6 +77,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
 
   const store: MetadataStore = await openMetadataStore(config.databaseUrl);
   let jobs: JobRunner | undefined;
+  let scheduling: Scheduling | undefined;
   let cleanupTimer: NodeJS.Timeout | undefined;
   try {
     const key = await loadSecretKey({ envKey: config.secretKey, keyFile: join(config.dataDir, KEY_FILE_NAME), store });
@@ -127,8 +132,10 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     });
     if (created) log.info({ type: created.type }, "created the default storage destination from the environment");
 
+    scheduling = createScheduling(services, env, options.scheduling);
     await options.onServices?.(services);
-    const app = createApp(services, options.routes);
+    const app = createApp(services, [...scheduling.routes, ...(options.routes ?? [])]);
+    await scheduling.start();
     cleanupTimer = setInterval(() => {
       void downloads.cleanupExpired().catch((error) => log.warn({ err: error }, "download cleanup failed"));
       void store.sessions.deleteExpired(new Date()).catch(() => {});
@@ -149,20 +156,24 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       url,
       port: address.port,
       services,
+      scheduling,
       async close() {
         if (closed) return;
         closed = true;
         clearInterval(cleanupTimer);
+        await scheduling?.stop();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
         });
         await jobs?.stop();
+        await scheduling?.drain();
         await store.close();
       },
     };
   } catch (error) {
     clearInterval(cleanupTimer);
+    await scheduling?.stop();
     await jobs?.stop();
     await store.close();
     throw error;
