@@ -61,6 +61,8 @@ export async function startObjectService(env: NodeJS.ProcessEnv = {}): Promise<O
     dataDir,
     close: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      // Pending thumbnails are not worth a browser start at the end of a test file.
+      services.thumbnails.close();
       await services.thumbnails.idle().catch(() => undefined);
       await services.close();
       await db.close();
