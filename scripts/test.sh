@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 source scripts/lib/system-packages.sh
 source scripts/lib/postgres.sh
 
-ensure_debian_packages chromium rclone age
+ensure_debian_packages chromium rclone age poppler-utils
 if [ "${CI:-}" = "true" ] || [ ! -d node_modules ]; then
   echo "==> npm ci"
   npm ci --no-fund --no-audit
