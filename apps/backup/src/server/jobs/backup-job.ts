@@ -15,7 +15,8 @@ import { LocalMappedDestination, redact, type StorageDestination } from "@stowag
 import type { BackupRecord, BackupStatus } from "../db/store.ts";
 import type { BackupDeps } from "../services/backups.ts";
 import { downloadBaseName, tarBackupFolder } from "./download-tar.ts";
-import { recordingDestination } from "./recording-destination.ts";
+import { type RecordingDestination, recordingDestination } from "./recording-destination.ts";
+import { removeParts } from "./remove-parts.ts";
 import type { JobBody, JobEvent, JobFinished } from "./runner.ts";
 
 /** Folder-safe engine name from a project name (`My shop` → `My_shop`). */
@@ -29,6 +30,29 @@ export function engineName(projectName: string): string {
 }
 
 const DB_WRITE_INTERVAL_MS = 2000;
+
+interface Opened {
+  readonly rowId: string;
+  /** The provider itself (closed at the end). */
+  readonly raw: StorageDestination;
+  /** The provider as the engine sees it (records the folder). */
+  dest: RecordingDestination;
+  /** The backup folder, once the first upload began. */
+  folder?: string;
+}
+
+/**
+ * After a run that did not complete on a destination, removes whatever is left in its folder. The
+ * engine cleans up too; this is the server's own guarantee (an upload that finished in the same
+ * instant as an abort can escape the engine's list).
+ */
+async function sweep(opened: readonly Opened[], done: ReadonlySet<string>): Promise<void> {
+  for (const o of opened) {
+    if (!o.folder || done.has(o.rowId)) continue;
+    await o.dest.settled();
+    await removeParts(o.raw, o.folder).catch(() => undefined);
+  }
+}
 
 export function backupJob(deps: BackupDeps, backupId: string): JobBody {
   return async (signal, publish) => {
@@ -46,13 +70,17 @@ export function backupJob(deps: BackupDeps, backupId: string): JobBody {
 
     const project = row.projectId ? await store.projects.byId(row.projectId) : undefined;
     const secrets: string[] = [];
-    const opened: { rowId: string; dest: StorageDestination }[] = [];
+    const opened: Opened[] = [];
     const workDir = join(deps.stagingDir, "work", backupId);
     let lastProgress: BackupProgress | undefined;
+    /** Per-destination rows whose copy completed: never swept. */
+    const completed = new Set<string>();
     let lastWrite = 0;
 
     const finish = async (final: BackupStatus, error: string | null, patch: Partial<BackupRecord> = {}): Promise<JobFinished> => {
       const clean = error ? redact(error, secrets) : null;
+      // Before the row says the run is over: whoever reads the final state finds nothing left behind.
+      if (final !== "completed" || completed.size < opened.length) await sweep(opened, completed);
       status = final;
       await store.backups.update(backupId, { status: final, error: clean, finishedAt: new Date(), ...patch });
       publish(statusEvent({ error: clean }));
@@ -78,13 +106,17 @@ export function backupJob(deps: BackupDeps, backupId: string): JobBody {
           await mkdir(workDir, { recursive: true });
           dest = new LocalMappedDestination({ basePath: workDir });
         }
-        opened.push({
-          rowId: r.id,
+        const rowId = r.id;
+        const entry: Opened = {
+          rowId,
+          raw: dest,
           dest: recordingDestination(dest, async (folder) => {
-            await store.backups.updateDestination(r.id, { status: "uploading", storageFilePath: folder });
+            entry.folder = folder;
+            await store.backups.updateDestination(rowId, { status: "uploading", storageFilePath: folder });
             if (!row.storageFilePath) await store.backups.update(backupId, { storageFilePath: folder });
           }),
-        });
+        };
+        opened.push(entry);
       }
       if (opened.length === 0) return await finish("failed", "none of the chosen destinations exists any more");
 
@@ -148,6 +180,7 @@ export function backupJob(deps: BackupDeps, backupId: string): JobBody {
         const o = opened[i]!;
         const r = rows.find((x) => x.id === o.rowId)!;
         if (outcome.ok) {
+          completed.add(o.rowId);
           await store.backups.updateDestination(o.rowId, {
             status: "completed",
             storageFilePath: outcome.backupId,
@@ -203,7 +236,7 @@ export function backupJob(deps: BackupDeps, backupId: string): JobBody {
       deps.log.error({ err: error, backupId }, "backup job failed");
       return await finish("failed", (error as Error).message);
     } finally {
-      await Promise.all(opened.map((o) => o.dest.close().catch(() => {})));
+      await Promise.all(opened.map((o) => o.raw.close().catch(() => {})));
       await rm(workDir, { recursive: true, force: true }).catch(() => {});
     }
   };

@@ -6,9 +6,25 @@
  */
 import type { StorageDestination, UploadOptions, UploadResult, UploadSource } from "@stowage/storage";
 
-export function recordingDestination(inner: StorageDestination, onFolder: (folder: string) => Promise<void>): StorageDestination {
+export interface RecordingDestination extends StorageDestination {
+  /**
+   * Resolves once every upload started through this wrapper has settled. The engine stops waiting
+   * for uploads when a run is aborted; a cleanup that ran before they settle could miss a file
+   * that lands a moment later.
+   */
+  settled(): Promise<void>;
+}
+
+export function recordingDestination(
+  inner: StorageDestination,
+  onFolder: (folder: string) => Promise<void>,
+): RecordingDestination {
   let recorded: Promise<void> | undefined;
+  const inFlight = new Set<Promise<unknown>>();
   return {
+    async settled() {
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+    },
     get type() {
       return inner.type;
     },
@@ -22,7 +38,13 @@ export function recordingDestination(inner: StorageDestination, onFolder: (folde
       const slash = key.lastIndexOf("/");
       if (slash > 0) recorded ??= onFolder(key.slice(0, slash));
       await recorded;
-      return inner.upload(source, key, options);
+      const upload = inner.upload(source, key, options);
+      inFlight.add(upload);
+      upload.then(
+        () => inFlight.delete(upload),
+        () => inFlight.delete(upload),
+      );
+      return upload;
     },
     configure: (config) => inner.configure(config),
     download: (key, options) => inner.download(key, options),

@@ -8,8 +8,8 @@
  */
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { MANIFEST_FILE } from "@stowage/backup-core";
 import type { BackupDeps } from "../services/backups.ts";
+import { removeParts } from "./remove-parts.ts";
 
 export const INTERRUPTED = "interrupted: the server stopped during this backup";
 
@@ -26,12 +26,8 @@ export async function recoverInterrupted(deps: BackupDeps): Promise<{ backups: n
           try {
             const dest = await deps.destinations.open(record);
             try {
-              const keys = (await dest.list(`${d.storageFilePath}/`)).map((o) => o.key);
-              if (keys.includes(`${d.storageFilePath}/${MANIFEST_FILE}`)) {
-                note = `${INTERRUPTED}; the copy on this destination had already been committed and was kept`;
-              } else {
-                for (const key of keys) await dest.delete(key);
-              }
+              const { committed } = await removeParts(dest, d.storageFilePath);
+              if (committed) note = `${INTERRUPTED}; the copy on this destination had already been committed and was kept`;
             } finally {
               await dest.close().catch(() => {});
             }
