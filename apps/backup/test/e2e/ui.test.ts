@@ -310,6 +310,42 @@ describe("backup web UI", () => {
     await page.getByRole("heading", { name: "Dashboard" }).waitFor();
   }, 180_000);
 
+  it("schedules (cron read aloud, next runs, run now), alerts and notifications, when the server has them", async (ctx) => {
+    const doc = (await (await fetch(`${server.url}/api/openapi.json`)).json()) as { paths: Record<string, unknown> };
+    // The scheduler is issue 12's; until its routes are in this server the test says so by being skipped, not by passing.
+    if (!doc.paths["/api/schedules"]) ctx.skip();
+    await nav("Schedules");
+    await page.getByRole("button", { name: "Add schedule" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByLabel("Name").fill("Nightly");
+    await dialog.getByLabel("Cron expression").fill("61 3 * * *");
+    await dialog.getByRole("alert").first().waitFor();
+    await dialog.getByLabel("Cron expression").fill("30 2 * * *");
+    await dialog.getByText("At 02:30").waitFor();
+    await dialog.getByLabel("Time zone").fill("Europe/Berlin");
+    await dialog.getByLabel("Local disk (local_mapped)").click();
+    await capture("schedule-dialog", { scan: false });
+    await dialog.getByRole("button", { name: "Add schedule" }).click();
+    const card = page.locator("section").filter({ hasText: "Nightly" });
+    await card.getByText("At 02:30").waitFor();
+    expect(await card.getByRole("listitem").count()).toBe(5);
+    await card.getByRole("button", { name: "Run now" }).click();
+    await card.getByText("completed").first().waitFor({ timeout: 90_000 });
+    await capture("schedules");
+    await nav("Alerts");
+    await page.getByRole("heading", { name: "Alerts" }).waitFor();
+    await capture("alerts");
+    await nav("Notifications");
+    await page.getByLabel("Name").fill("Ops webhook");
+    await page.getByLabel("URL").fill("https://hooks.example.com/stowage");
+    await page.getByRole("button", { name: "Add channel" }).click();
+    const secret = await page.getByRole("dialog").getByLabel("Secret").inputValue();
+    expect(secret.length).toBeGreaterThanOrEqual(16);
+    await page.getByRole("dialog").getByRole("button", { name: "Done" }).click();
+    await page.getByRole("heading", { name: /Ops webhook/ }).waitFor();
+    await capture("notifications");
+  }, 240_000);
+
   it("every page: no serious or critical accessibility violation, nothing wider than 360 px, no console error", () => {
     expect(findings, JSON.stringify(findings, null, 2)).toEqual([]);
     expect(consoleErrors.filter((e) => !/status of 4\d\d/.test(e))).toEqual([]);

@@ -4,6 +4,7 @@ import { Navigate, Route, Routes, useLocation, useNavigate } from "react-router-
 import { Layout, Skeleton } from "./components/layout.tsx";
 import { setUnauthorizedHandler } from "./lib/api.ts";
 import { useMe } from "./lib/session.ts";
+import { AlertsPage } from "./pages/alerts.tsx";
 import { LoginPage, SetupPage } from "./pages/auth.tsx";
 import { BackupDetailPage } from "./pages/backup-detail.tsx";
 import { BackupsPage } from "./pages/backups.tsx";
@@ -11,7 +12,9 @@ import { DashboardPage } from "./pages/dashboard.tsx";
 import { DestinationsPage } from "./pages/destinations.tsx";
 import { ManualBackupPage } from "./pages/manual-backup.tsx";
 import { NotFoundPage } from "./pages/not-found.tsx";
+import { NotificationsPage } from "./pages/notifications.tsx";
 import { ProjectsPage } from "./pages/projects.tsx";
+import { SchedulesPage } from "./pages/schedules.tsx";
 import { TokensPage } from "./pages/tokens.tsx";
 import { UsersPage } from "./pages/users.tsx";
 
@@ -38,6 +41,9 @@ function SignedIn() {
         <Route path="/backups" element={<BackupsPage />} />
         <Route path="/backups/new" element={<ManualBackupPage />} />
         <Route path="/backups/:id" element={<BackupDetailPage />} />
+        <Route path="/schedules" element={<SchedulesPage />} />
+        <Route path="/alerts" element={<AlertsPage />} />
+        <Route path="/notifications" element={<NotificationsPage />} />
         <Route path="/tokens" element={<TokensPage />} />
         <Route path="/users" element={<UsersPage />} />
         <Route path="/login" element={<Navigate to="/" replace />} />
