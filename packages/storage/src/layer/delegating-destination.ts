@@ -5,23 +5,13 @@
  * each method by hand. Errors of the inner destination are relabelled with this one's name.
  */
 import type { Readable } from "node:stream";
-import type {
-  ConnectionCheck,
-  DownloadOptions,
-  StorageCapabilities,
-  StorageDestination,
-  StorageObjectInfo,
-  StorageType,
-  UploadOptions,
-  UploadResult,
-  UploadSource,
-} from "../contract.ts";
+import type * as contract from "../contract.ts";
 import { StorageError } from "../errors.ts";
 
-export class DelegatingDestination implements StorageDestination {
-  constructor(protected inner: StorageDestination) {}
+export class DelegatingDestination implements contract.StorageDestination {
+  constructor(protected inner: contract.StorageDestination) {}
 
-  get type(): StorageType {
+  get type(): contract.StorageType {
     return this.inner.type;
   }
 
@@ -29,12 +19,12 @@ export class DelegatingDestination implements StorageDestination {
     return this.inner.name;
   }
 
-  get capabilities(): StorageCapabilities {
+  get capabilities(): contract.StorageCapabilities {
     return this.inner.capabilities;
   }
 
   /** Runs a call of the inner destination; its `StorageError`s come out under this destination's name. */
-  protected async delegate<T>(call: (inner: StorageDestination) => Promise<T>): Promise<T> {
+  protected async delegate<T>(call: (inner: contract.StorageDestination) => Promise<T>): Promise<T> {
     try {
       return await call(this.inner);
     } catch (error) {
@@ -46,15 +36,15 @@ export class DelegatingDestination implements StorageDestination {
     return this.delegate((d) => d.configure(config));
   }
 
-  upload(source: UploadSource, key: string, options?: UploadOptions): Promise<UploadResult> {
+  upload(source: contract.UploadSource, key: string, options?: contract.UploadOptions): Promise<contract.UploadResult> {
     return this.delegate((d) => d.upload(source, key, options));
   }
 
-  download(key: string, options?: DownloadOptions): Promise<Readable> {
+  download(key: string, options?: contract.DownloadOptions): Promise<Readable> {
     return this.delegate((d) => d.download(key, options));
   }
 
-  stat(key: string): Promise<StorageObjectInfo> {
+  stat(key: string): Promise<contract.StorageObjectInfo> {
     return this.delegate((d) => d.stat(key));
   }
 
@@ -62,11 +52,11 @@ export class DelegatingDestination implements StorageDestination {
     return this.delegate((d) => d.delete(key));
   }
 
-  list(prefix?: string): Promise<StorageObjectInfo[]> {
+  list(prefix?: string): Promise<contract.StorageObjectInfo[]> {
     return this.delegate((d) => d.list(prefix));
   }
 
-  async validateConnection(): Promise<ConnectionCheck> {
+  async validateConnection(): Promise<contract.ConnectionCheck> {
     const check = await this.inner.validateConnection();
     return check.error === undefined ? check : { ...check, error: check.error.split(this.inner.name).join(this.name) };
   }

@@ -10,16 +10,7 @@
  */
 import type { Readable } from "node:stream";
 import type { z } from "zod";
-import type {
-  DownloadOptions,
-  StorageCapabilities,
-  StorageDestination,
-  StorageObjectInfo,
-  StorageType,
-  UploadOptions,
-  UploadResult,
-  UploadSource,
-} from "../contract.ts";
+import type * as contract from "../contract.ts";
 import type { RetryPolicy } from "./retry.ts";
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -31,17 +22,17 @@ export interface DriverContext {
 }
 
 /**
- * The service-specific half of a destination. Same meaning as `StorageDestination`'s methods, except:
+ * The service-specific half of a destination. Same meaning as `contract.StorageDestination`'s methods, except:
  * keys are valid, `list` may return temporary names and in any order, and failures may be any error
  * (the layer turns them into `StorageError`s); a `StorageError` marked `transient` is retried by the
  * layer for idempotent operations.
  */
 export interface StorageDriver {
-  upload(source: UploadSource, key: string, options: UploadOptions): Promise<UploadResult>;
-  download(key: string, options: DownloadOptions): Promise<Readable>;
-  stat(key: string): Promise<StorageObjectInfo>;
+  upload(source: contract.UploadSource, key: string, options: contract.UploadOptions): Promise<contract.UploadResult>;
+  download(key: string, options: contract.DownloadOptions): Promise<Readable>;
+  stat(key: string): Promise<contract.StorageObjectInfo>;
   delete(key: string): Promise<void>;
-  list(prefix: string): Promise<StorageObjectInfo[]>;
+  list(prefix: string): Promise<contract.StorageObjectInfo[]>;
   /** Resolves when the destination is usable; throws a `StorageError` whose message says what to fix. */
   checkConnection(): Promise<void>;
   getAvailableSpace(): Promise<number | null>;
@@ -61,12 +52,12 @@ export interface UrlForm<C> {
 }
 
 export interface ProviderDescription<C = unknown> {
-  readonly type: StorageType;
+  readonly type: contract.StorageType;
   /** Parses and applies defaults; `INVALID_CONFIG` messages name the field. */
   readonly configSchema: z.ZodType<C>;
   /** Safe to log: never a credential. */
   displayName(config: C): string;
-  capabilities(config: C | undefined): StorageCapabilities;
+  capabilities(config: C | undefined): contract.StorageCapabilities;
   /** Values of this config that must never appear in a message (passwords, keys, tokens). */
   secrets(config: C): ReadonlyArray<string | undefined>;
   /** Retry policy for this config (Drive lets the user set `maxRetries`); the layer's default otherwise. */
@@ -79,7 +70,7 @@ export interface ProviderDescription<C = unknown> {
   /** Those of them that hold secrets (for redaction). */
   readonly secretVariables: readonly string[];
   /** Loads the provider's destination class (its SDK) on first use. */
-  load(): Promise<new (config?: unknown) => StorageDestination>;
+  load(): Promise<new (config?: unknown) => contract.StorageDestination>;
 }
 
 /** Reads a boolean variable or query parameter: only `1`, `true`, `yes`, `on` (any case) are true. */

@@ -12,7 +12,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const CHILD_SCRIPT = fileURLToPath(new URL("./drive-emulator-child.ts", import.meta.url));
-const START_TIMEOUT_MS = 30_000;
+// Generous: on a shared CI machine under load a cold start of the server process takes tens of seconds.
+const START_TIMEOUT_MS = 90_000;
 
 /** A service account key JSON as Google issues it (minus the fields Stowage does not read). */
 export interface ServiceAccountKey {

@@ -11,7 +11,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const CHILD_SCRIPT = fileURLToPath(new URL("./s3rver-child.ts", import.meta.url));
-const START_TIMEOUT_MS = 30_000;
+// Generous: on a shared CI machine under load a cold start of the server process takes tens of seconds.
+const START_TIMEOUT_MS = 90_000;
 
 export interface S3TestServer {
   /** `http://127.0.0.1:<port>`; use with `forcePathStyle: true`. */

@@ -71,7 +71,8 @@ export async function startServerProcess(port: number, spec: ServerSpec): Promis
     };
     proc.stdout?.on("data", collect);
     proc.stderr?.on("data", collect);
-    const deadline = Date.now() + 20_000;
+    // Generous: under load a cold start takes tens of seconds (the hook allows 120 s).
+    const deadline = Date.now() + 90_000;
     while (Date.now() < deadline) {
       if (proc.exitCode !== null || proc.signalCode !== null) {
         throw new Error(`${spec.label} exited during start-up (code ${proc.exitCode}):\n${output}`);
@@ -80,7 +81,7 @@ export async function startServerProcess(port: number, spec: ServerSpec): Promis
       await new Promise((r) => setTimeout(r, 100));
     }
     proc.kill("SIGKILL");
-    throw new Error(`${spec.label} did not listen on port ${port} within 20 s:\n${output}`);
+    throw new Error(`${spec.label} did not listen on port ${port} within 90 s:\n${output}`);
   };
 
   await launch();

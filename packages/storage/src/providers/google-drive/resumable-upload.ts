@@ -11,7 +11,6 @@
  * At most one chunk is held in memory. Drive creates the file only when the session completes.
  */
 import type { gaxios, JWT, OAuth2Client } from "google-auth-library";
-import { StorageError } from "../../errors.ts";
 import { type RetryPolicy, retry } from "../../layer/retry.ts";
 import { isRetryable, retryAfterMs } from "./drive-errors.ts";
 

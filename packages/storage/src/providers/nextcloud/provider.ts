@@ -85,6 +85,15 @@ function encodeSegments(path: string): string {
     .join("/");
 }
 
+/** One upload in progress, as its steps see it. */
+interface PendingUpload {
+  readonly meter: ByteMeter;
+  readonly key: string;
+  /** The key's folder ("" at the base). */
+  readonly folderKey: string;
+  readonly signal: AbortSignal | undefined;
+}
+
 export class NextcloudDriver implements StorageDriver {
   private clients: Clients | undefined;
   /** Set once the base folder has been seen to exist (or created). */
@@ -299,32 +308,28 @@ export class NextcloudDriver implements StorageDriver {
     let size = options.size;
     try {
       if (size === undefined && !("pipe" in source)) size = (await fsStat(source.path)).size;
-      if (this.cfg.mode === "nextcloud") return await this.uploadNextcloud(meter, key, folderKey, size, signal);
+      const upload: PendingUpload = { meter, key, folderKey, signal };
+      if (this.cfg.mode === "nextcloud") return await this.uploadNextcloud(upload, size);
       const body = size === undefined ? meter : meter.pipe(new ExactLength(size));
       if (body !== meter) {
         body.on("error", () => {});
         meter.once("error", (e) => body.destroy(e));
       }
-      return await this.putThenMove(body, meter, key, folderKey, size, signal);
+      return await this.putThenMove(upload, body, size);
     } catch (error) {
       throw fail(error);
     }
   }
 
   /** Nextcloud: a stream that fits one chunk goes as one PUT with Content-Length, a longer one as chunked upload v2. */
-  private async uploadNextcloud(
-    meter: ByteMeter,
-    key: string,
-    folderKey: string,
-    size: number | undefined,
-    signal: AbortSignal | undefined,
-  ): Promise<UploadResult> {
+  private async uploadNextcloud(upload: PendingUpload, size: number | undefined): Promise<UploadResult> {
+    const { meter, key, signal } = upload;
     const chunks = chunksOf(meter, this.cfg.chunkSizeBytes);
     const first = await chunks.next();
     if (first.done) throw new Error("chunk reader ended without a chunk");
     if (first.value.final) {
       await chunks.return(undefined);
-      return this.putThenMove(bodyOf(first.value), meter, key, folderKey, first.value.bytes, signal);
+      return this.putThenMove(upload, bodyOf(first.value), first.value.bytes);
     }
     const { uploads, filesRootUrl } = this.davClients;
     if (!uploads) throw new Error("chunked upload needs nextcloud mode");
@@ -410,14 +415,8 @@ export class NextcloudDriver implements StorageDriver {
   }
 
   /** PUT to a hidden temp file in the target folder, check its size, MOVE it onto the key. */
-  private async putThenMove(
-    body: Readable,
-    meter: ByteMeter,
-    key: string,
-    folderKey: string,
-    size: number | undefined,
-    signal: AbortSignal | undefined,
-  ): Promise<UploadResult> {
+  private async putThenMove(upload: PendingUpload, body: Readable, size: number | undefined): Promise<UploadResult> {
+    const { meter, key, folderKey, signal } = upload;
     const { files } = this.davClients;
     const tempKey = joinPath(folderKey, tempName());
     const temp = this.davPath(tempKey);
