@@ -165,10 +165,11 @@ export function diagramRoutes(deps: ResolvedDeps): Hono<AppEnv> {
     return c.json({ diagram });
   });
 
-  app.get("/:diagramId/thumbnail", async (c) => {
+  app.get("/:diagramId/thumbnail", async (c, next) => {
     const id = uuidParam(c, "diagramId");
     const thumbnail = await db.asUser(optionalUser(c), (sql) => diagrams.getThumbnail(sql, id));
-    if (!thumbnail) throw notFound("thumbnail");
+    // No uploaded image: the rendered thumbnail (api/exports.ts, part 2) answers, or 404 there.
+    if (!thumbnail) return next();
     // Stored before raster-only checks existed, a link or an SVG is not served (no redirects).
     const bytes = thumbnailBytes(thumbnail);
     const type = bytes && sniffRasterImage(bytes);

@@ -19,6 +19,7 @@ import { ObjectStore } from "./store.ts";
 
 export interface ObjectServices {
   readonly config: ObjectsConfig;
+  readonly db: Database;
   readonly buckets: Buckets;
   readonly signer: UrlSigner;
   readonly store: ObjectStore;
@@ -72,6 +73,7 @@ export async function createObjectServices(
   sweeper.unref();
   return {
     config,
+    db,
     buckets,
     signer,
     store,

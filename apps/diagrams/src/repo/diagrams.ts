@@ -34,7 +34,8 @@ interface MetaRow extends Omit<DiagramMeta, "thumbnail_url"> {
 
 const META = `d.id, d.project_id, d.profile_id, d.title, d.metadata, d.version, d.is_public, d.xml_bytes,
   d.deleted_at, d.created_at, d.updated_at, d.updated_at::text as updated_at_key,
-  coalesce(d.thumbnail like 'data:image/%', false) as has_thumbnail`;
+  coalesce(d.thumbnail like 'data:image/%', false)
+    or exists (select 1 from public.stored_objects o where o.diagram_id = d.id and o.kind = 'thumbnail') as has_thumbnail`;
 
 /**
  * Builds thumbnail URLs: an uploaded image is served by the API. A link stored before thumbnails

@@ -28,6 +28,8 @@ beforeAll(async () => {
   owner = await createUser(h, "PRO");
   stranger = await createUser(h, "PRO");
   xml = await readFile(`${FIXTURES}/A.1.0.bpmn`, "utf8");
+  // Start the browser here (hook timeout), not inside the first test.
+  await h.services.renderer.render(xml, "svg");
 });
 afterAll(async () => {
   await h?.close();
@@ -100,6 +102,33 @@ describe("buckets", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("cache-control")).toBe("public, max-age=86400");
     expect(res.headers.get("content-type")).toBe("image/png");
+
+    // The diagram read links the rendered thumbnail; the link redirects to the object.
+    const read = await api(h, "GET", `/diagrams/${d.id}`);
+    expect(read.body.diagram.thumbnail_url).toBe(`/diagrams/${d.id}/thumbnail`);
+    const link = await fetch(new URL(read.body.diagram.thumbnail_url, h.url), { redirect: "manual" });
+    expect(link.status).toBe(302);
+    expect(link.headers.get("location")).toBe(`/objects/public/thumbnails/${d.id}/preview.png`);
+  });
+
+  it("links a private diagram's thumbnail through a signed URL, for readers only", async () => {
+    const d = await createDiagram(h, owner, xml);
+    await h.services.thumbnails.idle();
+    expect(await bucketKeys(h, "private")).toContain(`thumbnails/${d.id}/preview.png`);
+    const list = await api(h, "GET", "/diagrams", { token: owner.token });
+    const mine = list.body.items;
+    expect(mine.find((x: { id: string }) => x.id === d.id).thumbnail_url).toBe(`/diagrams/${d.id}/thumbnail`);
+    const link = await fetch(new URL(`/diagrams/${d.id}/thumbnail`, h.url), {
+      redirect: "manual",
+      headers: { authorization: `Bearer ${owner.token}` },
+    });
+    expect(link.status).toBe(302);
+    const location = link.headers.get("location")!;
+    expect(location).toMatch(new RegExp(`^/objects/private/thumbnails/${d.id}/preview\\.png\\?exp=\\d+&sig=[0-9a-f]{64}$`));
+    const png = await api(h, "GET", location);
+    expect(png.status).toBe(200);
+    expect(png.bytes.subarray(1, 4).toString("latin1")).toBe("PNG");
+    expect((await api(h, "GET", `/diagrams/${d.id}/thumbnail`, { token: stranger.token })).status).toBe(404);
   });
 
   it("refuses paths that climb out of the bucket", async () => {

@@ -31,6 +31,7 @@ function inkRatio(png: PNG): number {
 beforeAll(async () => {
   renderer = new DiagramRenderer({ executablePath: "/usr/bin/chromium", concurrency: 2, timeoutMs: 60_000 });
   tmp = await mkdtemp(path.join(tmpdir(), "stowage-render-"));
+  await renderer.render(await readFile(path.join(FIXTURES, "A.1.0.bpmn"), "utf8"), "svg"); // warm: the browser starts in the hook
 });
 afterAll(async () => {
   await renderer?.close();
