@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The main job on the embedded defaults (README: "npm start"): installs what is missing, then backs
-# up a PostgreSQL database to a local folder and lists the backups there.
-#   DATABASE_URL        database to back up (default: the local server, postgresql://postgres@127.0.0.1:5432/postgres)
-#   STOWAGE_DESTINATION where to (default: file://$PWD/data/backups)
+# The main job on the embedded defaults (README: "npm start"): installs what is missing, builds the
+# CLI bundle and the web UI, then runs `stowage serve` (SQLite metadata and a local backup folder
+# under ./data) and prints the URL to open. Ctrl+C stops it.
+#   PORT (3000), HOST (127.0.0.1), STOWAGE_DATA_DIR (./data), STOWAGE_SECRET_KEY: see README "The backup server".
+#   Extra arguments go to `stowage serve` (e.g. `npm start -- --port 8080`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/system-packages.sh
@@ -11,8 +12,5 @@ ensure_debian_packages
 npm run build --silent -w @stowage/backup
 # The web UI (apps/backup/web/dist), served by `stowage serve` at /.
 npm run build:web --silent -w @stowage/backup
-db="${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres}"
-dest="${STOWAGE_DESTINATION:-file://$PWD/data/backups}"
-case "$dest" in file://*) mkdir -p "${dest#file://}" ;; esac
-npx stowage backup --db "$db" --to "$dest" "$@"
-npx stowage list --from "$dest"
+mkdir -p "${STOWAGE_DATA_DIR:-data}"
+exec node apps/backup/bin/stowage.js serve "$@"

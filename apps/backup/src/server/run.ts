@@ -20,6 +20,9 @@ export async function runServe(opts: { port?: string; host?: string }): Promise<
     throw error;
   }
   process.stdout.write(`Stowage is running at ${server.url} (open it in a browser; Ctrl+C stops it)\n`);
+  if ((await server.services.store.users.count()) === 0) {
+    process.stdout.write("First run: open that address to create the admin account.\n");
+  }
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
