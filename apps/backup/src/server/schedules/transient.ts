@@ -6,7 +6,7 @@
  * a redacted message, so this reads the error codes and phrases the engine and the providers use.
  */
 const TRANSIENT =
-  /\b(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|ENOTFOUND|EPIPE|UND_ERR_\w+|UNREACHABLE|UNAVAILABLE|THROTTLED|TIMEOUT)\b|connection refused|could not connect|not reachable|unreachable|timed? ?out|socket hang up|temporarily|try again|too many connections|HTTP (429|5\d\d)\b|\b50[234]\b/i;
+  /\b(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|ENOTFOUND|EPIPE|UND_ERR_\w+|UNREACHABLE|UNAVAILABLE|THROTTLED|TIMEOUT)\b|connection refused|could not connect|cannot reach|can.t reach|not reachable|unreachable|timed? ?out|socket hang up|temporarily|try again|too many connections|HTTP (429|5\d\d)\b|\b50[234]\b/i;
 const PERMANENT =
   /\b(AUTH_FAILED|DATABASE_NOT_FOUND|INVALID_OPTIONS|INVALID_CONFIG|ACCESS_DENIED|PG_TOOLS_MISSING|PG_VERSION_MISMATCH)\b|password authentication failed|does not exist|cancelled/i;
 
