@@ -25,7 +25,8 @@ function freePort(): Promise<number> {
 }
 
 async function waitFor(url: string, child: ChildProcess, output: () => string): Promise<Response> {
-  const deadline = Date.now() + 60_000;
+  // PGlite boots its WebAssembly PostgreSQL first: ~5 s on a quiet machine, 120 s measured at load 36.
+  const deadline = Date.now() + 240_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`stowage-diagrams exited with ${child.exitCode}: ${output()}`);
     try {
@@ -34,7 +35,7 @@ async function waitFor(url: string, child: ChildProcess, output: () => string): 
       await new Promise((r) => setTimeout(r, 200));
     }
   }
-  throw new Error(`stowage-diagrams did not answer within 60 s: ${output()}`);
+  throw new Error(`stowage-diagrams did not answer within 240 s: ${output()}`);
 }
 
 describe("bin/stowage-diagrams.js", () => {
@@ -76,5 +77,5 @@ describe("bin/stowage-diagrams.js", () => {
     const exited = new Promise<number | null>((resolve) => child!.once("exit", (code) => resolve(code)));
     child.kill("SIGTERM");
     expect(await exited).toBe(0);
-  });
+  }, 300_000);
 });
