@@ -137,7 +137,7 @@ describe("stowage CLI", () => {
     expect(clean.stderr).toBe("");
     expect(clean.code).toBe(0);
     expect(await contentHashes(target)).toEqual(await contentHashes(sourceUrl));
-  });
+  }, 180_000);
 
   it("the documented commands restore the same backup without Stowage (gunzip | psql)", async () => {
     const target = await db("platform");
@@ -387,7 +387,7 @@ cd "${folder}"
     const noRule = await stowage(["prune", "--from", `file://${pruneDir}`]);
     expect(noRule.code).toBe(2);
     expect(noRule.stderr).toMatch(/--keep-last/);
-  });
+  }, 180_000);
 
   it("prune applies retention per backup name: --keep-last 1 never removes another database's only backup; --name, grouped plans", async () => {
     const pruneDir = join(dir, "prune-names");

@@ -7,9 +7,9 @@
 import { isAbsolute, resolve } from "node:path";
 import { text } from "node:stream/consumers";
 import { LocalMappedDestination, type StorageDestination, StorageError, type StorageObjectInfo } from "@stowage/storage";
+import { BackupError } from "./errors.ts";
 import { type BackupManifest, MANIFEST_FILE, manifestSchema, timeFromBackupId } from "./manifest.ts";
 import { rememberRawManifest } from "./manifest-mac.ts";
-import { BackupReadError } from "./read-errors.ts";
 
 /** What the read side needs of a destination: its display name and downloads (a tar reader has only these). */
 export type BackupReader = Pick<StorageDestination, "name" | "download">;
@@ -58,7 +58,7 @@ export async function readManifest(location: BackupLocation<BackupReader>): Prom
     raw = await text(await location.destination.download(keyIn(location, MANIFEST_FILE)));
   } catch (error) {
     if (StorageError.is(error, "NOT_FOUND")) {
-      throw new BackupReadError(
+      throw new BackupError(
         "MANIFEST_NOT_FOUND",
         `${where} has no ${MANIFEST_FILE}: it is an incomplete backup (or not a backup); run \`stowage list\` to see the complete ones`,
         { cause: error, file: MANIFEST_FILE },
@@ -70,7 +70,7 @@ export async function readManifest(location: BackupLocation<BackupReader>): Prom
   try {
     json = JSON.parse(raw);
   } catch (error) {
-    throw new BackupReadError("MANIFEST_INVALID", `${where}/${MANIFEST_FILE} is not valid JSON: the file is damaged`, {
+    throw new BackupError("MANIFEST_INVALID", `${where}/${MANIFEST_FILE} is not valid JSON: the file is damaged`, {
       cause: error,
       file: MANIFEST_FILE,
     });
@@ -79,7 +79,7 @@ export async function readManifest(location: BackupLocation<BackupReader>): Prom
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const path = issue?.path.join(".") || "(root)";
-    throw new BackupReadError(
+    throw new BackupError(
       "MANIFEST_INVALID",
       `${where}/${MANIFEST_FILE} is not a valid Stowage manifest (field ${path}: ${issue?.message}); it may be damaged or from a newer Stowage`,
       { cause: parsed.error, file: MANIFEST_FILE },
@@ -123,7 +123,7 @@ export async function listBackups(destination: StorageDestination, prefix = ""):
       entries.push({ ...base, time: new Date(manifest.startedAt), complete: true, manifest });
     } catch (error) {
       // A folder whose manifest vanished between list and read is incomplete (a prune in progress).
-      if (!BackupReadError.is(error)) throw error;
+      if (!BackupError.is(error)) throw error;
       entries.push({ ...base, time: fallbackTime, complete: false, problem: error.message });
     }
   }

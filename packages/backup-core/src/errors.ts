@@ -1,8 +1,9 @@
 /**
  * @module errors
- * The one error type the backup engine throws. Callers (the CLI, later the server) branch on `code`;
- * every `message` says what went wrong and what to do, and has been passed through `redact` so it
- * never carries a password, even when it quotes pg_dump's stderr or a server answer.
+ * The one error type the backup engine throws, on the write side (backup) and the read side
+ * (catalog, restore, verify, prune) alike. Callers (the CLI, the server) branch on `code`; every
+ * `message` says what went wrong and what to do, and has been passed through `redact` so it never
+ * carries a password, even when it quotes pg_dump's or psql's stderr or a server answer.
  */
 import { redact, StorageError } from "@stowage/storage";
 
@@ -29,20 +30,56 @@ export const BACKUP_ERROR_CODES = [
   "STORAGE",
   /** The caller's AbortSignal fired. */
   "ABORTED",
+  // Read side: catalog, restore, verify, prune.
+  /** The folder has no manifest.json: an incomplete backup, or not a backup at all. */
+  "MANIFEST_NOT_FOUND",
+  /** manifest.json exists but is not a valid Stowage manifest. */
+  "MANIFEST_INVALID",
+  /** The manifest cannot be trusted: MAC missing or wrong, or a plain backup where a key was given. */
+  "MANIFEST_UNTRUSTED",
+  /** A stored file does not match the SHA-256 (stored or plain) the manifest records. */
+  "CHECKSUM_MISMATCH",
+  /** A file named in the manifest is missing from the destination (or the tar). */
+  "FILE_MISSING",
+  /** A file could not be read for another reason (storage error while verifying). */
+  "READ_FAILED",
+  /** The backup is encrypted and no passphrase or identity was given. */
+  "KEY_REQUIRED",
+  /** The passphrase or identity does not open the backup. */
+  "DECRYPTION_FAILED",
+  /** The bytes decrypt but do not decompress: the file is damaged. */
+  "DECOMPRESSION_FAILED",
+  /** The target database already holds user objects and `--clean` was not given. */
+  "TARGET_NOT_EMPTY",
+  /** The backup's SQL ended the restore's transaction: part of it may have been committed. */
+  "RESTORE_NOT_ATOMIC",
+  /** psql reported an SQL error; the transaction was rolled back. */
+  "RESTORE_FAILED",
+  /** A required program (psql, zstd) is missing or too old. */
+  "TOOL_MISSING",
+  /** The target database cannot be reached or refused the login. */
+  "CONNECTION_FAILED",
+  /** The restore test found row counts that differ from the manifest. */
+  "ROW_COUNT_MISMATCH",
+  /** A retention policy that keeps nothing was given. */
+  "INVALID_POLICY",
 ] as const;
 export type BackupErrorCode = (typeof BACKUP_ERROR_CODES)[number];
 
 export class BackupError extends Error {
   override readonly name = "BackupError";
   readonly code: BackupErrorCode;
+  /** The file of the backup the error is about (`data.sql.gz`), when there is one. */
+  readonly file: string | undefined;
 
   constructor(
     code: BackupErrorCode,
     message: string,
-    options?: { cause?: unknown; secrets?: ReadonlyArray<string | undefined> },
+    options?: { cause?: unknown; secrets?: ReadonlyArray<string | undefined>; file?: string },
   ) {
     super(redact(message, options?.secrets ?? []), options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
+    this.file = options?.file;
   }
 
   static is(error: unknown, code?: BackupErrorCode): error is BackupError {

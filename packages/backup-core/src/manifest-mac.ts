@@ -12,8 +12,8 @@
  */
 import { createHmac, randomBytes, scrypt as scryptCallback, timingSafeEqual } from "node:crypto";
 import { promisify } from "node:util";
+import { BackupError } from "./errors.ts";
 import type { BackupManifest, ManifestMac } from "./manifest.ts";
-import { BackupReadError } from "./read-errors.ts";
 
 const scrypt = promisify(scryptCallback) as (
   password: string,
@@ -106,7 +106,7 @@ export async function checkManifestTrust(manifest: BackupManifest, keys: Supplie
   const keyGiven = !!keys.passphrase || !!keys.identities?.length;
   if (!manifest.encryption) {
     if (keyGiven) {
-      throw new BackupReadError(
+      throw new BackupError(
         "MANIFEST_UNTRUSTED",
         "this backup is NOT encrypted, but a key was given: an encrypted backup may have been replaced by someone else's plain SQL; " +
           "refusing it. If you made this backup without encryption and trust it, run again without the key (no --decrypt-passphrase-file, --identity or STOWAGE_PASSPHRASE)",
@@ -117,27 +117,27 @@ export async function checkManifestTrust(manifest: BackupManifest, keys: Supplie
   }
   if (!manifest.encryption.passphrase) return; // recipients only: no MAC is possible (see module doc)
   if (!manifest.mac) {
-    throw new BackupReadError(
+    throw new BackupError(
       "MANIFEST_UNTRUSTED",
       "manifest.json of this passphrase-encrypted backup has no MAC: it was altered (or written by a Stowage without manifest MACs); refusing it",
       { file: "manifest.json" },
     );
   }
   if (!keys.passphrase) {
-    throw new BackupReadError(
+    throw new BackupError(
       "KEY_REQUIRED",
       "this backup is encrypted with a passphrase: give --decrypt-passphrase-file FILE or set STOWAGE_PASSPHRASE",
     );
   }
   const mac = manifest.mac;
   if (mac.logN < MIN_LOG_N || mac.logN > MAX_LOG_N) {
-    throw new BackupReadError("MANIFEST_UNTRUSTED", `manifest.json asks for an scrypt work factor of ${mac.logN}: refusing it`, {
+    throw new BackupError("MANIFEST_UNTRUSTED", `manifest.json asks for an scrypt work factor of ${mac.logN}: refusing it`, {
       file: "manifest.json",
     });
   }
   const key = await deriveKey(keys.passphrase, Buffer.from(mac.salt, "base64"), mac.logN);
   if (!equalHex(hmac(key, PASSPHRASE_CHECK), mac.check)) {
-    throw new BackupReadError(
+    throw new BackupError(
       "DECRYPTION_FAILED",
       "the passphrase does not decrypt this backup (its manifest MAC key differs); check it and try again",
       {
@@ -146,7 +146,7 @@ export async function checkManifestTrust(manifest: BackupManifest, keys: Supplie
     );
   }
   if (!equalHex(hmac(key, signedText(manifest)), mac.value)) {
-    throw new BackupReadError(
+    throw new BackupError(
       "MANIFEST_UNTRUSTED",
       "manifest.json does not match its MAC: it was altered after the backup was made; refusing it (restore another copy of the backup)",
       { file: "manifest.json" },

@@ -6,9 +6,9 @@
 import { redact } from "@stowage/storage";
 import pg from "pg";
 import { MIGRATION_HISTORY_SCHEMA, SUPABASE_INTERNAL_SCHEMAS } from "./dump/supabase-lists.ts";
+import { BackupError } from "./errors.ts";
 import type { BackupManifest } from "./manifest.ts";
 import { type DatabaseTarget, secretsOf } from "./pg/connection.ts";
-import { BackupReadError } from "./read-errors.ts";
 
 /** `host:port/database`, for messages: never the user or password. */
 export function displayTarget(target: DatabaseTarget): string {
@@ -27,7 +27,7 @@ export async function connect(target: DatabaseTarget): Promise<pg.Client> {
   } catch (error) {
     await client.end().catch(() => {});
     const message = redact((error as Error).message || String(error), secretsOf(target));
-    throw new BackupReadError(
+    throw new BackupError(
       "CONNECTION_FAILED",
       `cannot connect to ${displayTarget(target)}: ${message}; check the URL, that the server runs, and the password (PGPASSWORD)`,
       { cause: error },

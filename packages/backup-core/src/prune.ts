@@ -7,8 +7,8 @@
  */
 import type { StorageDestination } from "@stowage/storage";
 import { type BackupEntry, listBackups } from "./catalog.ts";
+import { BackupError } from "./errors.ts";
 import { MANIFEST_FILE } from "./manifest.ts";
-import { BackupReadError } from "./read-errors.ts";
 import { assertPolicyKeepsAnything, backupName, planPrune, type RetentionPolicy } from "./retention.ts";
 
 export interface PruneDecision {
@@ -64,7 +64,7 @@ export async function deleteBackup(destination: StorageDestination, entry: Backu
 export async function prune(options: PruneOptions): Promise<PruneResult> {
   assertPolicyKeepsAnything(options.policy);
   const name = options.name?.replace(/^\/+|\/+$/g, "");
-  if (name !== undefined && !name) throw new BackupReadError("INVALID_POLICY", "--name must name a backup (e.g. mydb)");
+  if (name !== undefined && !name) throw new BackupError("INVALID_POLICY", "--name must name a backup (e.g. mydb)");
   const listed = await listBackups(options.destination, name ? `${name}/` : (options.prefix ?? ""));
   const backups = name === undefined ? listed : listed.filter((b) => backupName(b.id) === name);
   const plan = planPrune(backups, options.policy, options.now ?? new Date());

@@ -12,8 +12,8 @@ import { createGunzip } from "node:zlib";
 import { StorageError } from "@stowage/storage";
 import { Decrypter } from "age-encryption";
 import { type BackupLocation, type BackupReader, keyIn } from "./catalog.ts";
+import { BackupError } from "./errors.ts";
 import type { BackupManifest, ManifestFile } from "./manifest.ts";
-import { BackupReadError } from "./read-errors.ts";
 
 const GUNZIP_CHUNK_BYTES = 32 * 1024;
 
@@ -61,7 +61,7 @@ function zstdDecompressor(file: string): { stream: Duplex; done: Promise<void> }
     child.on("error", (error: NodeJS.ErrnoException) =>
       reject(
         error.code === "ENOENT"
-          ? new BackupReadError("TOOL_MISSING", "zstd is not installed; install it (Debian: apt-get install zstd)", {
+          ? new BackupError("TOOL_MISSING", "zstd is not installed; install it (Debian: apt-get install zstd)", {
               cause: error,
             })
           : error,
@@ -71,7 +71,7 @@ function zstdDecompressor(file: string): { stream: Duplex; done: Promise<void> }
       code === 0
         ? resolve()
         : reject(
-            new BackupReadError(
+            new BackupError(
               "DECOMPRESSION_FAILED",
               `${file}: zstd could not decompress it (${stderr.trim() || `exit ${code}`})`,
               { file },
@@ -93,10 +93,7 @@ function zstdDecompressor(file: string): { stream: Duplex; done: Promise<void> }
  * manifest, else `undefined`. Used on error paths: damaged bytes can decompress into garbage SQL
  * that psql rejects before the end-of-file checksum is reached, and the damage is the real cause.
  */
-export async function storedDamage(
-  location: BackupLocation<BackupReader>,
-  file: ManifestFile,
-): Promise<BackupReadError | undefined> {
+export async function storedDamage(location: BackupLocation<BackupReader>, file: ManifestFile): Promise<BackupError | undefined> {
   const digest = await storedDigest(location, file);
   return digest !== undefined && digest !== file.sha256 ? mismatch(file, "stored SHA-256") : undefined;
 }
@@ -112,8 +109,8 @@ async function storedDigest(location: BackupLocation<BackupReader>, file: Manife
   }
 }
 
-function mismatch(file: ManifestFile, what: string): BackupReadError {
-  return new BackupReadError(
+function mismatch(file: ManifestFile, what: string): BackupError {
+  return new BackupError(
     "CHECKSUM_MISMATCH",
     `${file.name} is corrupted: its ${what} does not match the manifest; restore from another backup or copy of this one`,
     { file: file.name },
@@ -122,7 +119,7 @@ function mismatch(file: ManifestFile, what: string): BackupReadError {
 
 /**
  * Opens a part for reading as plain SQL. Rejects at once when the file is missing or the key does
- * not open it; the stream errors with a `BackupReadError` naming the file on any later damage.
+ * not open it; the stream errors with a `BackupError` naming the file on any later damage.
  */
 export async function openPart(
   location: BackupLocation<BackupReader>,
@@ -132,7 +129,7 @@ export async function openPart(
 ): Promise<Readable> {
   const keys = options.keys ?? {};
   if (manifest.encryption && !keys.passphrase && !keys.identities?.length) {
-    throw new BackupReadError(
+    throw new BackupError(
       "KEY_REQUIRED",
       manifest.encryption.passphrase
         ? "this backup is encrypted with a passphrase: give --decrypt-passphrase-file FILE or set STOWAGE_PASSPHRASE"
@@ -144,14 +141,10 @@ export async function openPart(
     download = await location.destination.download(keyIn(location, file.name), { signal: options.signal });
   } catch (error) {
     if (StorageError.is(error, "NOT_FOUND")) {
-      throw new BackupReadError(
-        "FILE_MISSING",
-        `${file.name} is missing from the backup folder; this backup cannot be restored`,
-        {
-          cause: error,
-          file: file.name,
-        },
-      );
+      throw new BackupError("FILE_MISSING", `${file.name} is missing from the backup folder; this backup cannot be restored`, {
+        cause: error,
+        file: file.name,
+      });
     }
     throw error;
   }
@@ -172,7 +165,7 @@ export async function openPart(
       // A header that does not open is a wrong key, unless the stored bytes are damaged.
       const digest = await storedDigest(location, file);
       if (digest !== undefined && digest !== file.sha256) throw mismatch(file, "stored SHA-256");
-      throw new BackupReadError(
+      throw new BackupError(
         "DECRYPTION_FAILED",
         `${file.name}: the ${manifest.encryption.passphrase ? "passphrase" : "identity"} does not decrypt this backup (${(error as Error).message}); check it and try again`,
         { cause: error, file: file.name },
@@ -199,12 +192,12 @@ export async function openPart(
       for await (const chunk of stream) yield chunk as Buffer;
       await decompressorDone;
     } catch (error) {
-      if (BackupReadError.is(error) && error.code !== "DECOMPRESSION_FAILED") throw error;
+      if (BackupError.is(error) && error.code !== "DECOMPRESSION_FAILED") throw error;
       if (StorageError.is(error)) throw error;
       // Damage shows up as an age MAC failure or a zlib error: name the file, and say which check failed.
       const digest = stored.digest ?? (await storedDigest(location, file));
       if (digest !== undefined && digest !== file.sha256) throw mismatch(file, "stored SHA-256");
-      throw new BackupReadError(
+      throw new BackupError(
         "DECOMPRESSION_FAILED",
         `${file.name} cannot be ${stage === "decrypt" && !(error instanceof Error && /zlib|zstd|header check|unexpected end/i.test(error.message)) ? "decrypted" : "decompressed"}: ${(error as Error).message}; the file is damaged`,
         { cause: error, file: file.name },

@@ -16,12 +16,12 @@ import { once } from "node:events";
 import { pipeline, type Readable } from "node:stream";
 import { redact } from "@stowage/storage";
 import { type BackupLocation, type BackupReader, readManifest } from "./catalog.ts";
+import { BackupError } from "./errors.ts";
 import { type BackupManifest, type ManifestFile, PART_ROLES } from "./manifest.ts";
 import { checkManifestTrust } from "./manifest-mac.ts";
 import { childEnv, type DatabaseTarget, parseDatabaseUrl, secretsOf } from "./pg/connection.ts";
 import { findPgTools } from "./pg/tools.ts";
 import { cleanSql, connect, displayTarget, inspectTarget } from "./pg-target.ts";
-import { BackupReadError } from "./read-errors.ts";
 import { type DecryptionKeys, openPart, storedDamage } from "./read-part.ts";
 import { statementFilter } from "./sql/statement-filter.ts";
 
@@ -121,14 +121,14 @@ async function write(child: ChildProcessWithoutNullStreams, exited: Promise<unkn
   }
 }
 
-function psqlError(stderr: string, target: DatabaseTarget, code: number | null): BackupReadError {
+function psqlError(stderr: string, target: DatabaseTarget, code: number | null): BackupError {
   const lines = redact(stderr, secretsOf(target))
     .split("\n")
     .map((l) => l.trim())
     .filter(Boolean);
   const error = lines.filter((l) => /ERROR|FATAL|error:/i.test(l)).slice(-2);
   const detail = (error.length ? error : lines.slice(-2)).join(" / ") || `psql exited with code ${code}`;
-  return new BackupReadError("RESTORE_FAILED", `the restore failed and was rolled back, the target is unchanged: ${detail}`);
+  return new BackupError("RESTORE_FAILED", `the restore failed and was rolled back, the target is unchanged: ${detail}`);
 }
 
 /** Asks the server, from a new session, whether the restore's transaction was committed after all. */
@@ -147,8 +147,8 @@ async function transactionCommitted(target: DatabaseTarget, xid: string | undefi
   }
 }
 
-function notAtomic(target: DatabaseTarget, file: string | undefined): BackupReadError {
-  return new BackupReadError(
+function notAtomic(target: DatabaseTarget, file: string | undefined): BackupError {
+  return new BackupError(
     "RESTORE_NOT_ATOMIC",
     `the backup's SQL${file ? ` (${file})` : ""} ended the restore's transaction, and what was restored before that point WAS committed: ` +
       `${displayTarget(target)} is NOT unchanged. Inspect it, then restore again with --clean from a backup you trust`,
@@ -192,7 +192,7 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreResult
     await client.end().catch(() => {});
   }
   if (state.contents.length > 0 && !options.clean) {
-    throw new BackupReadError(
+    throw new BackupError(
       "TARGET_NOT_EMPTY",
       `the target database ${displayTarget(target)} is not empty (${state.contents.slice(0, 3).join(", ")}${state.contents.length > 3 ? ", …" : ""}); ` +
         "restore into an empty database, or add --clean to drop its user schemas and empty the tables the backup fills (in the same transaction)",
@@ -271,7 +271,7 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreResult
   } catch (error) {
     current?.destroy();
     if ((error as NodeJS.ErrnoException).code === "ENOENT" && child.pid === undefined) {
-      throw new BackupReadError("TOOL_MISSING", `psql could not be started (${tools.paths.psql}); install postgresql-client`);
+      throw new BackupError("TOOL_MISSING", `psql could not be started (${tools.paths.psql}); install postgresql-client`);
     }
     // Kill psql before it can see end of input; without COMMIT the server rolls back.
     const exitedOnItsOwn =
@@ -287,13 +287,13 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreResult
     // psql has exited, so the id is known by now (or never will be).
     if (await transactionCommitted(target, await xidRead)) throw notAtomic(target, lastFile);
     if (stderr().includes(NOT_ATOMIC_MARKER)) {
-      throw new BackupReadError(
+      throw new BackupError(
         "RESTORE_FAILED",
         `the backup's SQL${lastFile ? ` (${lastFile})` : ""} ended the restore's transaction (ROLLBACK); nothing was committed and the target is unchanged, but this backup cannot be restored as it is`,
       );
     }
     // psql stopping first (ON_ERROR_STOP) is the cause; EPIPE and the like are only its echo.
-    if (exitedOnItsOwn || (BackupReadError.is(error) && error.code === "RESTORE_FAILED")) {
+    if (exitedOnItsOwn || (BackupError.is(error) && error.code === "RESTORE_FAILED")) {
       const damage = currentFile ? await storedDamage(options.source, currentFile) : undefined;
       throw damage ?? psqlError(stderr(), target, code);
     }

@@ -15,7 +15,7 @@
  * last n, daily, weekly, … and their own newest complete backup. A policy whose every rule is zero
  * keeps nothing and is refused, as no policy at all is.
  */
-import { BackupReadError } from "./read-errors.ts";
+import { BackupError } from "./errors.ts";
 
 export interface RetentionPolicy {
   readonly keepLast?: number;
@@ -95,7 +95,7 @@ export function policyKeepsAnything(policy: RetentionPolicy): boolean {
 /** Throws INVALID_POLICY for a policy that keeps nothing (no rule, or every rule 0). */
 export function assertPolicyKeepsAnything(policy: RetentionPolicy): void {
   if (!policyKeepsAnything(policy)) {
-    throw new BackupReadError(
+    throw new BackupError(
       "INVALID_POLICY",
       "the retention policy keeps nothing: pass at least one of --keep-last, --keep-daily, --keep-weekly, --keep-monthly, --keep-yearly with a number > 0 (or -1 for unlimited)",
     );

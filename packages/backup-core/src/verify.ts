@@ -6,11 +6,11 @@
  * count with the count the manifest recorded at backup time.
  */
 import { type BackupLocation, type BackupReader, readManifest } from "./catalog.ts";
+import { BackupError } from "./errors.ts";
 import type { BackupManifest } from "./manifest.ts";
 import { checkManifestTrust } from "./manifest-mac.ts";
 import { parseDatabaseUrl } from "./pg/connection.ts";
 import { connect } from "./pg-target.ts";
-import { BackupReadError } from "./read-errors.ts";
 import { type DecryptionKeys, drainPart } from "./read-part.ts";
 import { type RestoreProgress, runRestore } from "./restore.ts";
 
@@ -30,8 +30,16 @@ export interface RowCountMismatch {
   readonly actual: number | null;
 }
 
+/**
+ * The engine's verdict on a backup: `ok`; `damaged` (a file is missing, changed or unreadable);
+ * `restore-test-failed` (the files are fine but the scratch restore failed or counted other rows).
+ * Callers map it to their own signal (the CLI to exit code 4, the server to a status).
+ */
+export type VerifyVerdict = "ok" | "damaged" | "restore-test-failed";
+
 export interface VerifyResult {
   readonly ok: boolean;
+  readonly verdict: VerifyVerdict;
   readonly manifest: BackupManifest;
   readonly files: FileCheck[];
   /** Present when a restore test ran. */
@@ -96,15 +104,15 @@ export async function verifyBackup(options: VerifyOptions): Promise<VerifyResult
       check = { name: file.name, ok: true, plainBytes };
     } catch (error) {
       // A missing or wrong key is not a property of the file (damage is reported as CHECKSUM_MISMATCH): say so once.
-      if (BackupReadError.is(error, "KEY_REQUIRED") || BackupReadError.is(error, "DECRYPTION_FAILED")) throw error;
-      const code = BackupReadError.is(error) ? error.code : "READ_FAILED";
+      if (BackupError.is(error, "KEY_REQUIRED") || BackupError.is(error, "DECRYPTION_FAILED")) throw error;
+      const code = BackupError.is(error) ? error.code : "READ_FAILED";
       check = { name: file.name, ok: false, code, error: (error as Error).message };
     }
     files.push(check);
     options.onFile?.(check);
   }
   const filesOk = files.every((f) => f.ok);
-  if (!options.restoreTestUrl || !filesOk) return { ok: filesOk, manifest, files };
+  if (!options.restoreTestUrl || !filesOk) return { ok: filesOk, verdict: filesOk ? "ok" : "damaged", manifest, files };
 
   try {
     await runRestore({
@@ -119,6 +127,7 @@ export async function verifyBackup(options: VerifyOptions): Promise<VerifyResult
   } catch (error) {
     return {
       ok: false,
+      verdict: "restore-test-failed",
       manifest,
       files,
       restoreTest: { ok: false, tables: manifest.tables.length, mismatches: [], error: (error as Error).message },
@@ -127,6 +136,7 @@ export async function verifyBackup(options: VerifyOptions): Promise<VerifyResult
   const mismatches = await compareRowCounts(options.restoreTestUrl, manifest, env);
   return {
     ok: mismatches.length === 0,
+    verdict: mismatches.length === 0 ? "ok" : "restore-test-failed",
     manifest,
     files,
     restoreTest: { ok: mismatches.length === 0, tables: manifest.tables.length, mismatches },

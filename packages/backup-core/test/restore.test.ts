@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { LocalMappedDestination } from "@stowage/storage";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BackupLocation } from "../src/catalog.ts";
-import { BackupReadError } from "../src/read-errors.ts";
+import { BackupError } from "../src/errors.ts";
 import { runRestore } from "../src/restore.ts";
 import { verifyBackup } from "../src/verify.ts";
 import {
@@ -78,7 +78,7 @@ describe("runRestore", () => {
     const target = await scratch();
     await expect(runRestore({ source: zstdEncrypted, targetUrl: target })).rejects.toMatchObject({ code: "KEY_REQUIRED" });
     const error = await runRestore({ source: zstdEncrypted, targetUrl: target, keys: { passphrase: "wrong" } }).catch((e) => e);
-    expect(BackupReadError.is(error, "DECRYPTION_FAILED")).toBe(true);
+    expect(BackupError.is(error, "DECRYPTION_FAILED")).toBe(true);
     expect(error.message).toMatch(/passphrase does not decrypt/);
     expect(error.message).not.toContain("wrong");
     expect(await contentHashes(target)).toEqual({});
@@ -89,7 +89,7 @@ describe("runRestore", () => {
       "create table keepme (x int); insert into keepme values (1); create schema other; create table other.t (y int);",
     );
     const refused = await runRestore({ source: gzipBackup, targetUrl: target }).catch((e) => e);
-    expect(BackupReadError.is(refused, "TARGET_NOT_EMPTY")).toBe(true);
+    expect(BackupError.is(refused, "TARGET_NOT_EMPTY")).toBe(true);
     expect(refused.message).toMatch(/--clean/);
     await runRestore({ source: gzipBackup, targetUrl: target, clean: true });
     expect(await contentHashes(target)).toEqual(sourceHashes);
@@ -115,7 +115,7 @@ describe("runRestore", () => {
       const error = await runRestore({ source: { destination: copy, folder: m.id }, targetUrl: target, clean: true }).catch(
         (e) => e,
       );
-      expect(BackupReadError.is(error, "CHECKSUM_MISMATCH")).toBe(true);
+      expect(BackupError.is(error, "CHECKSUM_MISMATCH")).toBe(true);
       expect(error.file).toBe(dataFile.name);
       expect(await contentHashes(target)).toEqual(before);
 
@@ -135,7 +135,7 @@ describe("runRestore", () => {
     });
     const target = await scratch();
     const error = await runRestore({ source: { destination, folder: m.id }, targetUrl: target }).catch((e) => e);
-    expect(BackupReadError.is(error, "RESTORE_FAILED")).toBe(true);
+    expect(BackupError.is(error, "RESTORE_FAILED")).toBe(true);
     expect(error.message).toMatch(/nosuchtype/);
     expect(await contentHashes(target)).toEqual({});
   });

@@ -2,7 +2,7 @@
  * @module cli/exit-codes
  * The exit codes of `stowage`, listed in `--help`, and the one mapping from an error to a code.
  */
-import { BackupError, BackupReadError } from "@stowage/backup-core";
+import { BackupError, type VerifyVerdict } from "@stowage/backup-core";
 import { StorageError } from "@stowage/storage";
 import { CommanderError } from "commander";
 
@@ -40,7 +40,7 @@ Environment:
 export function exitCodeOf(error: unknown): number {
   if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
   if (error instanceof UsageError) return EXIT.USAGE;
-  if (BackupReadError.is(error)) {
+  if (BackupError.is(error)) {
     switch (error.code) {
       case "CHECKSUM_MISMATCH":
       case "FILE_MISSING":
@@ -55,14 +55,19 @@ export function exitCodeOf(error: unknown): number {
       case "DECRYPTION_FAILED":
         return EXIT.KEY;
       case "INVALID_POLICY":
+      case "INVALID_OPTIONS":
         return EXIT.USAGE;
       default:
         return EXIT.FAILURE;
     }
   }
-  if (BackupError.is(error, "INVALID_OPTIONS")) return EXIT.USAGE;
   if (StorageError.is(error, "INVALID_CONFIG")) return EXIT.USAGE;
   return EXIT.FAILURE;
+}
+
+/** The exit code for the engine's verify verdict (verify does not throw for a damaged backup: it reports it). */
+export function exitCodeOfVerdict(verdict: VerifyVerdict): number {
+  return verdict === "ok" ? EXIT.OK : EXIT.VERIFY_FAILED;
 }
 
 /** A mistake in how the command was called: exit code 2. */

@@ -1,5 +1,2 @@
-/** @module cli/version — the tool version, from this workspace's package.json. */
-import { createRequire } from "node:module";
-
-const require = createRequire(import.meta.url);
-export const TOOL_VERSION: string = (require("../../package.json") as { version: string }).version;
+/** @module cli/version — the tool version: the engine's one TOOL_VERSION (also in every manifest and the server's health). */
+export { TOOL_VERSION } from "@stowage/backup-core";

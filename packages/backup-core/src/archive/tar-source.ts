@@ -17,7 +17,7 @@ import { PassThrough, type Readable } from "node:stream";
 import { StorageError } from "@stowage/storage";
 import { extract } from "tar-stream";
 import type { BackupLocation, BackupReader } from "../catalog.ts";
-import { BackupReadError } from "../read-errors.ts";
+import { BackupError } from "../errors.ts";
 
 /** A plain file name inside a backup folder: no path, nothing hidden. */
 const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/;
@@ -56,15 +56,15 @@ class TarCursor {
     this.iterator = (ex as unknown as AsyncIterable<TarEntry>)[Symbol.asyncIterator]();
   }
 
-  private notBackup(what: string): BackupReadError {
-    return new BackupReadError(
+  private notBackup(what: string): BackupError {
+    return new BackupError(
       "MANIFEST_INVALID",
       `${this.where} is not a Stowage backup tar (${what}); it must hold manifest.json and the parts, at its root or in one folder`,
     );
   }
 
-  private cut(error: unknown): BackupReadError {
-    return new BackupReadError(
+  private cut(error: unknown): BackupError {
+    return new BackupError(
       "FILE_MISSING",
       `${this.where} ends early or is damaged (${(error as Error).message}): the archive is incomplete`,
       {
@@ -171,7 +171,7 @@ export class TarBackupReader implements BackupReader {
     const wanted = basename(key);
     if (this.seen.has(wanted) || !this.cursor) {
       if (this.opened > 0 && !this.reopenable) {
-        throw new BackupReadError(
+        throw new BackupError(
           "FILE_MISSING",
           `${wanted} comes before files already read in ${this.name}: a Stowage backup tar holds manifest.json first, then the parts in manifest order`,
           { file: wanted },
@@ -214,8 +214,8 @@ export class TarBackupReader implements BackupReader {
   }
 }
 
-function cursorError(where: string, file: string, error: unknown): BackupReadError {
-  return new BackupReadError(
+function cursorError(where: string, file: string, error: unknown): BackupError {
+  return new BackupError(
     "FILE_MISSING",
     `${file} is cut short in ${where} (${(error as Error).message}): the archive is incomplete`,
     {

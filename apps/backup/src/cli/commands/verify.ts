@@ -1,7 +1,8 @@
 /** @module cli/commands/verify — `stowage verify <backup> [--restore-test <url>]`. */
-import { BackupReadError, readManifest, verifyBackup } from "@stowage/backup-core";
+import { readManifest, verifyBackup } from "@stowage/backup-core";
 import type { Command } from "commander";
 import { withBackup } from "../backup-source.ts";
+import { exitCodeOfVerdict } from "../exit-codes.ts";
 import { formatBytes } from "../format.ts";
 import { decryptionKeys } from "../keys.ts";
 
@@ -47,7 +48,7 @@ export function registerVerify(program: Command): void {
         });
         if (opts.json) {
           process.stdout.write(
-            `${JSON.stringify({ ok: result.ok, id: manifest.id, files: result.files, restoreTest: result.restoreTest })}\n`,
+            `${JSON.stringify({ ok: result.ok, verdict: result.verdict, id: manifest.id, files: result.files, restoreTest: result.restoreTest })}\n`,
           );
         } else if (result.restoreTest) {
           const t = result.restoreTest;
@@ -59,14 +60,17 @@ export function registerVerify(program: Command): void {
           }
           if (t.ok) process.stdout.write(`ok      restore test: ${t.tables} tables, row counts match the manifest\n`);
         }
-        if (!result.ok) {
+        if (result.verdict !== "ok") {
           const bad = result.files.filter((f) => !f.ok).map((f) => f.name);
-          throw new BackupReadError(
-            bad.length ? "CHECKSUM_MISMATCH" : "ROW_COUNT_MISMATCH",
-            bad.length
-              ? `verification failed: ${bad.join(", ")} ${bad.length === 1 ? "is" : "are"} damaged or unreadable`
-              : "verification failed: the restore test did not reproduce the backup (see above)",
+          process.stderr.write(
+            `stowage: ${
+              result.verdict === "damaged"
+                ? `verification failed: ${bad.join(", ")} ${bad.length === 1 ? "is" : "are"} damaged or unreadable`
+                : "verification failed: the restore test did not reproduce the backup (see above)"
+            }\n`,
           );
+          process.exitCode = exitCodeOfVerdict(result.verdict);
+          return;
         }
         if (!opts.json) process.stdout.write(`backup ${manifest.id} verified\n`);
       });
