@@ -163,6 +163,22 @@ describe("google_drive specifics (emulator)", () => {
     expect(back.length).toBe(5 * CHUNK + 10);
   });
 
+  it("lists with corpora=user (never allDrives) and treats incompleteSearch as an error, retried", async () => {
+    const d = destinationFor(emu, await emu.folder("incomplete"), { serviceAccountKey: key }, { maxRetries: 1 });
+    await d.upload(Readable.from([Buffer.from("{}")]), "db/2026/manifest.json");
+    await d.upload(Readable.from([Buffer.from("x")]), "db/2026/part-1.bin");
+    // The emulator leaves a file out of every allDrives answer, as Drive may: the list must still be whole.
+    expect((await d.list("")).map((o) => o.key)).toEqual(["db/2026/manifest.json", "db/2026/part-1.bin"]);
+    // One incomplete answer: retried with the shared policy, and the list is whole.
+    await emu.fault({ method: "GET", path: "/drive/v3/files", query: "q=", status: 200, count: 1 });
+    expect((await d.list("db/")).map((o) => o.key)).toEqual(["db/2026/manifest.json", "db/2026/part-1.bin"]);
+    // Incomplete every time: an error that says so, never a short list.
+    await emu.fault({ method: "GET", path: "/drive/v3/files", query: "q=", status: 200, count: 2 });
+    const error = await failure(d.list("db/"));
+    expect(error.code).toBe("UNREACHABLE");
+    expect(error.message).toContain("incompleteSearch");
+  });
+
   it("gives up after maxRetries with UNREACHABLE, leaving nothing behind", async () => {
     const d = destinationFor(emu, await emu.folder("giveup"), { serviceAccountKey: key }, { maxRetries: 1 });
     await d.validateConnection();

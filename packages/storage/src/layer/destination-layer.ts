@@ -9,8 +9,9 @@
  * - listing order (by UTF-16 code unit, the same everywhere) and hiding temporary names;
  * - the latency of `validateConnection`, which never throws;
  * - retries of idempotent operations with the one policy (layer/retry.ts), only for errors the
- *   provider marked transient; an upload is retried whole only when its source is a file, which can
- *   be read again from the start (a stream cannot: providers retry its replayable pieces themselves);
+ *   provider marked transient. Uploads are not retried whole: a stream cannot be read twice, so the
+ *   providers retry its replayable pieces (a spooled S3 part, a buffered chunk) with the same policy,
+ *   and retrying a whole upload on top would multiply the attempts;
  * - every failure becomes a `StorageError` under this destination's name, with secrets redacted.
  */
 import type { Readable } from "node:stream";
@@ -136,11 +137,8 @@ export class DestinationLayer<C, D extends StorageDriver = StorageDriver> implem
     const stream = isFileSource(source) ? undefined : (source as NodeJS.EventEmitter);
     stream?.on("error", onSourceError);
     try {
-      // A file can be read again from its start; a stream cannot (its pieces are retried by the driver).
-      return await this.run(what, (d) => d.upload(source, key, options), {
-        signal: options.signal,
-        retryable: stream === undefined,
-      });
+      // Pieces are retried by the driver (see the module comment), never the whole upload.
+      return await this.run(what, (d) => d.upload(source, key, options), { signal: options.signal, retryable: false });
     } catch (error) {
       if (sourceError === undefined || options.signal?.aborted) throw error;
       const reason = sourceError instanceof Error ? sourceError.message : String(sourceError);

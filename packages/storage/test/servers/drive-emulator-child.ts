@@ -446,7 +446,19 @@ function candidatesFor(q: string | null): Iterable<DriveFile> {
 
 // ---- handlers ------------------------------------------------------------------------------------
 
-function listFiles(url: URL, res: ServerResponse): void {
+/**
+ * files.list honours `corpora` as Drive documents it: `user` (the default), `drive` (needs `driveId`),
+ * `allDrives` ("results may be incomplete": the emulator always shows that worst case, leaving a file
+ * out and saying `incompleteSearch: true`, as Drive does when it could not search every drive in time).
+ * `incomplete` (a test fault with status 200) makes any answer incomplete that way.
+ */
+function listFiles(url: URL, res: ServerResponse, incomplete = false): void {
+  const corpora = url.searchParams.get("corpora") ?? "user";
+  if (!["user", "drive", "domain", "allDrives"].includes(corpora))
+    throw new ApiError(400, "invalid", `Invalid Value`, "global", { location: "corpora" });
+  if (corpora === "drive" && !url.searchParams.get("driveId"))
+    throw new ApiError(400, "invalid", "The driveId parameter must be specified if and only if corpora is set to drive.");
+  const partial = incomplete || corpora === "allDrives";
   const q = url.searchParams.get("q");
   const predicate = parseQuery(q);
   const pageSize = Math.min(1000, Math.max(1, Number(url.searchParams.get("pageSize") ?? 100) || 100));
@@ -455,15 +467,16 @@ function listFiles(url: URL, res: ServerResponse): void {
     : 0;
   if (!Number.isInteger(offset) || offset < 0)
     throw new ApiError(400, "invalid", "Invalid Value", "global", { location: "pageToken" });
-  const matches = [...candidatesFor(q)]
+  const all = [...candidatesFor(q)]
     .filter(predicate)
     .sort((a, b) => a.createdTime.localeCompare(b.createdTime) || a.id.localeCompare(b.id));
+  const matches = partial ? all.slice(0, -1) : all;
   const page = matches.slice(offset, offset + pageSize);
   const next = offset + pageSize < matches.length ? Buffer.from(String(offset + pageSize)).toString("base64url") : undefined;
   const body = {
     ...(next ? { nextPageToken: next } : {}),
     kind: "drive#fileList",
-    incompleteSearch: false,
+    incompleteSearch: partial,
     files: page.map(fileResource),
   };
   const fields = url.searchParams.get("fields");
@@ -883,6 +896,11 @@ async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     stats.set(key, (stats.get(key) ?? 0) + 1);
   });
   const fault = takeFault(method, url);
+  // A fault with status 200 on files.list: a normal answer, but an incomplete one.
+  if (fault?.status === 200 && name === "files.list") {
+    authenticate(req);
+    return listFiles(url, res, true);
+  }
   if (fault) {
     req.resume();
     return sendApiError(

@@ -33,6 +33,8 @@ export function createDriveAuth(config: GoogleDriveConfig): DriveAuth {
       key: key.private_key,
       keyId: key.private_key_id,
       scopes: [DRIVE_SCOPE],
+      // Domain-wide delegation: act as this Workspace user (their Drive, their quota).
+      ...(config.subject ? { subject: config.subject } : {}),
       // The JWT's audience must be the endpoint that receives it (Google checks it against its own URL).
       additionalClaims: { aud: tokenUrl },
       transporterOptions: { timeout: TOKEN_TIMEOUT_MS },

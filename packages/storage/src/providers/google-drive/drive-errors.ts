@@ -98,7 +98,7 @@ export function toStorageError(error: unknown, ctx: ErrorContext): StorageError 
   }
   if (status === 403 && (reason === "storageQuotaExceeded" || reason === "quotaExceeded")) {
     const hint = ctx.serviceAccountEmail
-      ? `; service accounts have no Drive storage of their own: put the folder in a shared drive or share it with the service account (${ctx.serviceAccountEmail}) from an account that has storage`
+      ? `; service accounts have no Drive storage of their own, so a folder merely shared with one cannot hold files: use a folder in a shared drive with ${ctx.serviceAccountEmail} as a member, set GOOGLE_DRIVE_IMPERSONATE to a Workspace user (domain-wide delegation), or use an OAuth refresh token`
       : "; free space in the Drive account or raise its quota";
     return fail("QUOTA_EXCEEDED", `the Drive storage quota is exceeded${quoted}${hint}`);
   }

@@ -41,6 +41,8 @@ export class GoogleDriveDriver implements StorageDriver {
   /** Folder path ("" = the root folder) → id; promises, so concurrent uploads create a folder once. */
   private folders = new Map<string, Promise<string>>();
   private rootVerified = false;
+  /** The shared drive that holds the folder (from verifyRoot), undefined for My Drive. */
+  private driveId: string | undefined;
   private readonly cfg: GoogleDriveConfig;
 
   constructor(
@@ -91,10 +93,18 @@ export class GoogleDriveDriver implements StorageDriver {
     return { supportsAllDrives: this.cfg.supportsAllDrives };
   }
 
+  /**
+   * Where listings search. `corpora: "allDrives"` is documented as possibly incomplete ("Prefer user or
+   * drive to allDrives for efficiency… results may be incomplete", Drive API files.list reference): a
+   * missed manifest would make a backup look incomplete and `prune --prune-incomplete` delete it. So:
+   * the folder's own shared drive (`corpora: "drive"` + `driveId`) when it is in one, else the user's
+   * corpus (`corpora: "user"`, My Drive and what is shared with the identity).
+   */
   private get listCommon() {
-    return this.cfg.supportsAllDrives
-      ? { supportsAllDrives: true, includeItemsFromAllDrives: true, corpora: "allDrives" }
-      : { supportsAllDrives: false };
+    if (this.driveId) {
+      return { supportsAllDrives: true, includeItemsFromAllDrives: true, corpora: "drive", driveId: this.driveId };
+    }
+    return { supportsAllDrives: this.cfg.supportsAllDrives, corpora: "user" };
   }
 
   /** Checks once that `folderId` is a folder this identity can see; a 404 becomes NOT_FOUND naming it. */
@@ -104,7 +114,7 @@ export class GoogleDriveDriver implements StorageDriver {
     let folder: drive_v3.Schema$File;
     try {
       folder = await this.call("root folder", (o) =>
-        this.drive.files.get({ fileId: folderId, fields: "id,name,mimeType,trashed", ...this.common }, o),
+        this.drive.files.get({ fileId: folderId, fields: "id,name,mimeType,trashed,driveId", ...this.common }, o),
       );
     } catch (error) {
       if (StorageError.is(error, "NOT_FOUND")) {
@@ -124,6 +134,7 @@ export class GoogleDriveDriver implements StorageDriver {
         `${folderId} is ${folder.trashed ? "in the trash" : "not a folder"}; set folderId to a folder's id`,
       );
     }
+    this.driveId = folder.driveId ?? undefined;
     this.rootVerified = true;
   }
 
@@ -136,11 +147,27 @@ export class GoogleDriveDriver implements StorageDriver {
         what,
         (o) =>
           this.drive.files.list(
-            { q, pageSize: PAGE_SIZE, pageToken, fields: `nextPageToken,files(${FILE_FIELDS})`, ...this.listCommon },
+            {
+              q,
+              pageSize: PAGE_SIZE,
+              pageToken,
+              fields: `nextPageToken,incompleteSearch,files(${FILE_FIELDS})`,
+              ...this.listCommon,
+            },
             o,
           ),
         signal,
       );
+      // An incomplete answer is never taken for "these are all the files" (a missing manifest reads as
+      // an incomplete backup, which prune may then delete).
+      if (page.incompleteSearch) {
+        throw new StorageError(
+          "UNREACHABLE",
+          this.name,
+          `${what}: Google Drive answered with an incomplete search (incompleteSearch: true); try again later`,
+          { transient: true },
+        );
+      }
       out.push(...(page.files ?? []));
       pageToken = page.nextPageToken ?? undefined;
     } while (pageToken);

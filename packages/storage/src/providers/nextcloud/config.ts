@@ -20,11 +20,6 @@ export const nextcloudConfigSchema = z
       .default("/"),
     /** The base folder must already exist: never create it (MKCOL), fail with NOT_FOUND instead. */
     mustExist: z.boolean().default(false),
-    /**
-     * Nextcloud moves deleted files to the trash bin, where they still count against the quota:
-     * with this set, `delete` also removes them from `/remote.php/dav/trashbin/<user>/trash`.
-     */
-    purgeTrash: z.boolean().default(false),
     /** Chunk size for Nextcloud chunked upload v2 (5 MB to 5 GB). */
     chunkSizeBytes: z
       .number()

@@ -12,8 +12,7 @@ const withoutTrailingSlashes = (path: string) => path.replace(/\/+$/, "");
 
 function flags(query: URLSearchParams | undefined, env: Env) {
   const mustExist = query?.has("must_exist") ? query.get("must_exist") : env.NEXTCLOUD_MUST_EXIST;
-  const purgeTrash = query?.has("purge_trash") ? query.get("purge_trash") : env.NEXTCLOUD_PURGE_TRASH;
-  return { ...(isTruthy(mustExist) ? { mustExist: true } : {}), ...(isTruthy(purgeTrash) ? { purgeTrash: true } : {}) };
+  return isTruthy(mustExist) ? { mustExist: true } : {};
 }
 
 export const nextcloudDescription: ProviderDescription<NextcloudConfig> = {
@@ -61,7 +60,6 @@ export const nextcloudDescription: ProviderDescription<NextcloudConfig> = {
     print(c) {
       const query = new URLSearchParams();
       if (c.mustExist) query.set("must_exist", "true");
-      if (c.purgeTrash) query.set("purge_trash", "true");
       const user = c.username ? `${encodeURIComponent(c.username)}@` : "";
       const url = new URL(c.serverUrl);
       const base = c.basePath.replace(/^\/+|\/+$/g, "");
@@ -84,7 +82,6 @@ export const nextcloudDescription: ProviderDescription<NextcloudConfig> = {
     "NEXTCLOUD_BASE_PATH",
     "NEXTCLOUD_MODE",
     "NEXTCLOUD_MUST_EXIST",
-    "NEXTCLOUD_PURGE_TRASH",
     "WEBDAV_USERNAME",
     "WEBDAV_PASSWORD",
   ],
