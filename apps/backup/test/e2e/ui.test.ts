@@ -102,11 +102,11 @@ beforeAll(async () => {
   browser = await launchChromium();
   context = await browser.newContext({ viewport: DESKTOP, acceptDownloads: true, colorScheme: "light", reducedMotion: "reduce" });
   page = await context.newPage();
-  page.setDefaultTimeout(20_000);
+  page.setDefaultTimeout(30_000);
   page.on("console", (m) => {
     if (m.type() === "error") consoleErrors.push(m.text());
   });
-}, 180_000);
+}, 300_000);
 
 afterAll(async () => {
   await context?.close().catch(() => {});
@@ -133,7 +133,7 @@ describe("backup web UI", () => {
     await page.getByRole("button", { name: "Create administrator" }).click();
     await page.getByRole("heading", { name: "Dashboard" }).waitFor();
     await capture("dashboard-empty", { scan: false });
-  }, 180_000);
+  }, 300_000);
 
   it("adds a project and tests its connection", async () => {
     await nav("Projects");
@@ -150,7 +150,7 @@ describe("backup web UI", () => {
     await page.getByRole("button", { name: "Test connection" }).click();
     await page.getByText("Connection works").first().waitFor();
     await capture("projects");
-  }, 180_000);
+  }, 300_000);
 
   it("adds a local destination, and shows the error of one that cannot work", async () => {
     await nav("Storage destinations");
@@ -163,6 +163,14 @@ describe("backup web UI", () => {
     await page.getByRole("option", { name: "S3 Compatible (AWS, R2, MinIO)" }).click();
     await page.getByText(/Cloudflare R2 uses/).waitFor();
     await capture("destination-form-s3", { scan: false });
+
+    // Keyboard only: focus the select, open it, type ahead, pick.
+    await page.getByLabel("Storage Type").focus();
+    await page.keyboard.press("Enter");
+    await page.getByRole("listbox").waitFor();
+    await page.keyboard.type("Next");
+    await page.keyboard.press("Enter");
+    await page.getByLabel("App password").waitFor();
 
     await choose("Storage Type", "Local Mapped Storage");
     await page.getByLabel("Name").fill("Local disk");
@@ -186,7 +194,7 @@ describe("backup web UI", () => {
     await expect.poll(async () => page.getByLabel("Folder path").getAttribute("aria-invalid")).toBe("true");
     expect(await page.getByRole("heading", { name: "Broken disk" }).count()).toBe(0);
     await capture("destinations");
-  }, 180_000);
+  }, 300_000);
 
   it("backs up to the local destination with live progress", async () => {
     await nav("Manual backup");
@@ -212,7 +220,7 @@ describe("backup web UI", () => {
     await capture("manual-backup");
     const folders = await readdir(join(dir, "backups"), { recursive: true });
     expect(folders.some((f) => f.endsWith("manifest.json"))).toBe(true);
-  }, 180_000);
+  }, 300_000);
 
   it("backs up to a browser download that starts by itself and verifies with stowage verify", async () => {
     await page.reload();
@@ -229,7 +237,7 @@ describe("backup web UI", () => {
       (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout + e.stderr }),
     );
     expect(verify, verify.out).toMatchObject({ code: 0 });
-  }, 180_000);
+  }, 300_000);
 
   it("lists backups, verifies one, restores it into a new database and deletes it", async () => {
     await nav("Backups");
@@ -274,7 +282,7 @@ describe("backup web UI", () => {
     await expect.poll(() => page.getByRole("region", { name: "Backups" }).getByRole("row").count()).toBe(2);
     const left = await readdir(join(dir, "backups"), { recursive: true });
     expect(left.some((f) => f.endsWith("manifest.json"))).toBe(false);
-  }, 180_000);
+  }, 300_000);
 
   it("tokens, users, and sign-in after sign-out", async () => {
     await nav("API tokens");
@@ -308,7 +316,7 @@ describe("backup web UI", () => {
     await page.getByLabel("Password").fill(PASSWORD);
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByRole("heading", { name: "Dashboard" }).waitFor();
-  }, 180_000);
+  }, 300_000);
 
   it("schedules (cron read aloud, next runs, run now), alerts and notifications, when the server has them", async (ctx) => {
     const doc = (await (await fetch(`${server.url}/api/openapi.json`)).json()) as { paths: Record<string, unknown> };
