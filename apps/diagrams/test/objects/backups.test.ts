@@ -168,14 +168,14 @@ describe("project backups", () => {
     doc.diagrams[0].versions[1].bpmn_xml = doc.diagrams[0].versions[1].bpmn_xml.replace("Task", "Tusk");
     await h.services.buckets.private.upload(Readable.from([gzipSync(JSON.stringify(doc))]), row!.path);
     const projects = (await q("select id from public.projects")).length;
-    const objects = (await h.services.buckets.private.list("")).length;
+    const objects = (await h.services.buckets.private.list("projects/")).length;
 
     const res = await api(h, "POST", `/projects/${project}/backups/${backup.body.backup.id}/restore`, { token: owner.token });
     expect(res.status).toBe(422);
     expect(res.body.error.code).toBe("INVALID_BACKUP");
     expect(res.body.error.message).toMatch(/checksum.*nothing was created/);
     expect((await q("select id from public.projects")).length).toBe(projects);
-    expect((await h.services.buckets.private.list("")).length).toBe(objects);
+    expect((await h.services.buckets.private.list("projects/")).length).toBe(objects);
 
     await h.services.buckets.private.upload(Readable.from([Buffer.from("not gzip")]), row!.path);
     expect(
@@ -189,12 +189,12 @@ describe("project backups", () => {
     const backup = await api(h, "POST", `/projects/${project}/backups`, { token: free.token });
     expect(backup.status).toBe(201);
     await createProject(h, free); // FREE allows 2 projects
-    const objects = (await h.services.buckets.private.list("")).length;
+    const objects = (await h.services.buckets.private.list("projects/")).length;
     const res = await api(h, "POST", `/projects/${project}/backups/${backup.body.backup.id}/restore`, { token: free.token });
     expect(res.status).toBe(402);
     expect(res.body.error).toMatchObject({ code: "PLAN_LIMIT", limit: "projects", plan: "FREE" });
     expect((await q("select id from public.projects where profile_id = $1", [free.id])).length).toBe(2);
-    expect((await h.services.buckets.private.list("")).length).toBe(objects);
+    expect((await h.services.buckets.private.list("projects/")).length).toBe(objects);
   });
 
   it("is for owners only", async () => {

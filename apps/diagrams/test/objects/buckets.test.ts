@@ -24,7 +24,7 @@ let stranger: TestUser;
 let xml: string;
 
 beforeAll(async () => {
-  h = await startObjectService();
+  h = await startObjectService({ THUMBNAIL_DEBOUNCE_MS: "50" });
   owner = await createUser(h, "PRO");
   stranger = await createUser(h, "PRO");
   xml = await readFile(`${FIXTURES}/A.1.0.bpmn`, "utf8");

@@ -134,7 +134,7 @@ describe.each([
 describe("without Chromium", () => {
   let h: ObjectHarness;
   beforeAll(async () => {
-    h = await startObjectService({ CHROMIUM_PATH: "/nonexistent/chromium" });
+    h = await startObjectService({ CHROMIUM_PATH: "/nonexistent/chromium", THUMBNAIL_DEBOUNCE_MS: "50" });
   });
   afterAll(async () => {
     await h?.close();

@@ -43,7 +43,9 @@ export async function startObjectService(env: NodeJS.ProcessEnv = {}): Promise<O
   u.pathname = `/${name}`;
   const { db } = await createDatabase({ databaseUrl: u.toString(), poolSize: 10 });
   const dataDir = await mkdtemp(path.join(tmpdir(), "stowage-objects-"));
-  const config: ObjectsConfig = loadObjectsConfig(dataDir, { THUMBNAIL_DEBOUNCE_MS: "50", ...env });
+  // Thumbnails render only in the files that look at them (THUMBNAIL_DEBOUNCE_MS: "50"): a browser
+  // per test file is the slowest thing here.
+  const config: ObjectsConfig = loadObjectsConfig(dataDir, { THUMBNAIL_DEBOUNCE_MS: "600000", ...env });
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
   const services = await createObjectServices(config, db, logger);
   const tokens = createTokenService({ secret: SECRET });
@@ -52,6 +54,8 @@ export async function startObjectService(env: NodeJS.ProcessEnv = {}): Promise<O
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(s));
   });
+  // Node's 5 s keep-alive closes idle sockets a loaded test client is about to reuse (ECONNRESET).
+  (server as import("node:http").Server).keepAliveTimeout = 120_000;
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : 0;
   return {
