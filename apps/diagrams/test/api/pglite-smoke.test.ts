@@ -7,9 +7,10 @@ import { call, createPgliteHarness, fixture, type Harness, signUp } from "./harn
 
 describe("diagram API on PGlite", () => {
   let h: Harness;
+  // PGlite boots a WebAssembly PostgreSQL: seconds on a quiet machine, 120 s measured at load 36.
   beforeAll(async () => {
     h = await createPgliteHarness();
-  });
+  }, 300_000);
   afterAll(async () => {
     await h?.close();
   });

@@ -24,7 +24,8 @@ beforeAll(async () => {
   expect(opened.migrations.applied).toEqual((await loadMigrations()).map((m) => m.name));
   db = opened.db;
   w = await buildWorld(db, "lite");
-});
+  // PGlite boots a WebAssembly PostgreSQL: seconds on a quiet machine, 120 s measured at load 36.
+}, 300_000);
 afterAll(async () => {
   await db?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
@@ -90,5 +91,5 @@ describe("PGlite", () => {
     expect(await attempt(db, w.claims.A, "select 1 from projects where id = $1", [w.projects.Q])).toMatchObject({
       rowCount: 1,
     });
-  });
+  }, 300_000);
 });
