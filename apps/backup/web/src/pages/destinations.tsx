@@ -1,8 +1,8 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import { HardDrive, Loader2, Pencil, PlugZap, Save, Trash2 } from "lucide-react";
+import { HardDrive, Loader2, Pencil, PlugZap, Save } from "lucide-react";
 import { type FormEvent, useId, useState } from "react";
 import { toast } from "sonner";
-import { ConfirmDialog } from "../components/confirm.tsx";
+import { DeleteButton } from "../components/delete-button.tsx";
 import { EmptyState, ErrorState, PageHeader, Skeleton } from "../components/layout.tsx";
 import { StatusBadge } from "../components/status.tsx";
 import { Badge } from "../components/ui/badge.tsx";
@@ -243,7 +243,7 @@ function DestinationCard({ destination, admin }: { destination: Destination; adm
             Edit
           </Button>
           {editing ? <EditDestinationDialog destination={d} open={editing} onOpenChange={setEditing} /> : null}
-          <ConfirmDialog
+          <DeleteButton
             title={`Delete ${d.name}?`}
             description={
               <p>
@@ -252,17 +252,11 @@ function DestinationCard({ destination, admin }: { destination: Destination; adm
               </p>
             }
             confirmLabel="Delete destination"
-            onConfirm={async () => {
-              await api.delete(`/api/destinations/${d.id}`);
-              await queryClient.invalidateQueries({ queryKey: ["destinations"] });
-              toast.success(`${d.name} deleted`);
-            }}
-            trigger={(open) => (
-              <Button size="sm" variant="ghost" onClick={open} aria-label={`Delete ${d.name}`}>
-                <Trash2 aria-hidden />
-                Delete
-              </Button>
-            )}
+            path={`/api/destinations/${d.id}`}
+            invalidate={["destinations"]}
+            done={`${d.name} deleted`}
+            label="Delete"
+            ariaLabel={`Delete ${d.name}`}
           />
         </div>
       ) : null}

@@ -1,8 +1,8 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { Bell, Plus, Send, Trash2 } from "lucide-react";
+import { Bell, Plus, Send } from "lucide-react";
 import { type FormEvent, useId, useState } from "react";
 import { toast } from "sonner";
-import { ConfirmDialog } from "../components/confirm.tsx";
+import { DeleteButton } from "../components/delete-button.tsx";
 import { EmptyState, ErrorState, PageHeader, Skeleton } from "../components/layout.tsx";
 import { StatusBadge } from "../components/status.tsx";
 import { Badge } from "../components/ui/badge.tsx";
@@ -203,21 +203,15 @@ function ChannelCard({ channel: c, admin }: { channel: Channel; admin: boolean }
             {test.isPending ? null : <Send aria-hidden />}
             Send test
           </Button>
-          <ConfirmDialog
+          <DeleteButton
             title={`Remove ${c.name}?`}
             description={<p>It will no longer be told about failures.</p>}
             confirmLabel="Remove channel"
-            onConfirm={async () => {
-              await api.delete(`/api/notifications/${c.id}`);
-              await queryClient.invalidateQueries({ queryKey: ["notifications"] });
-              toast.success(`${c.name} removed`);
-            }}
-            trigger={(open) => (
-              <Button size="sm" variant="ghost" onClick={open} aria-label={`Remove ${c.name}`}>
-                <Trash2 aria-hidden />
-                Remove
-              </Button>
-            )}
+            path={`/api/notifications/${c.id}`}
+            invalidate={["notifications"]}
+            done={`${c.name} removed`}
+            label="Remove"
+            ariaLabel={`Remove ${c.name}`}
           />
         </div>
       ) : null}

@@ -1,9 +1,9 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import { Database, Pencil, PlugZap, Plus, Save, Trash2 } from "lucide-react";
+import { Database, Pencil, PlugZap, Plus, Save } from "lucide-react";
 import { type FormEvent, useState } from "react";
 import { Link } from "react-router-dom";
 import { toast } from "sonner";
-import { ConfirmDialog } from "../components/confirm.tsx";
+import { DeleteButton } from "../components/delete-button.tsx";
 import { EmptyState, ErrorState, PageHeader, Skeleton } from "../components/layout.tsx";
 import { StatusBadge } from "../components/status.tsx";
 import { Button } from "../components/ui/button.tsx";
@@ -181,7 +181,6 @@ function ProjectDialog({ project, trigger }: { project?: Project; trigger: React
 }
 
 function ProjectCard({ project, admin }: { project: Project; admin: boolean }) {
-  const queryClient = useQueryClient();
   const testProject = useTestProject();
   const tested = project.lastTestedAt != null;
   return (
@@ -224,21 +223,15 @@ function ProjectCard({ project, admin }: { project: Project; admin: boolean }) {
               </Button>
             }
           />
-          <ConfirmDialog
+          <DeleteButton
             title={`Delete project ${project.name}?`}
             description={<p>Its backups stay on their destinations and in the backups list. Schedules of this project stop.</p>}
             confirmLabel="Delete project"
-            onConfirm={async () => {
-              await api.delete(`/api/projects/${project.id}`);
-              await queryClient.invalidateQueries({ queryKey: ["projects"] });
-              toast.success(`Project ${project.name} deleted`);
-            }}
-            trigger={(open) => (
-              <Button size="sm" variant="ghost" onClick={open} aria-label={`Delete ${project.name}`}>
-                <Trash2 aria-hidden />
-                Delete
-              </Button>
-            )}
+            path={`/api/projects/${project.id}`}
+            invalidate={["projects"]}
+            done={`Project ${project.name} deleted`}
+            label="Delete"
+            ariaLabel={`Delete ${project.name}`}
           />
         </div>
       ) : null}

@@ -1,10 +1,10 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import cronstrue from "cronstrue";
-import { CalendarClock, Pencil, Play, Plus, Save, Trash2 } from "lucide-react";
+import { CalendarClock, Pencil, Play, Plus, Save } from "lucide-react";
 import { type FormEvent, useId, useMemo, useState } from "react";
 import { Link } from "react-router-dom";
 import { toast } from "sonner";
-import { ConfirmDialog } from "../components/confirm.tsx";
+import { DeleteButton } from "../components/delete-button.tsx";
 import { EmptyState, ErrorState, PageHeader, Skeleton } from "../components/layout.tsx";
 import { StatusBadge } from "../components/status.tsx";
 import { Badge } from "../components/ui/badge.tsx";
@@ -452,21 +452,15 @@ function ScheduleCard({
             Edit
           </Button>
           <ScheduleDialog schedule={s} open={editing} onOpenChange={setEditing} />
-          <ConfirmDialog
+          <DeleteButton
             title={`Delete ${s.name || "this schedule"}?`}
             description={<p>No more backups run from it. Its backups stay.</p>}
             confirmLabel="Delete schedule"
-            onConfirm={async () => {
-              await api.delete(`/api/schedules/${s.id}`);
-              await queryClient.invalidateQueries({ queryKey: ["schedules"] });
-              toast.success("Schedule deleted");
-            }}
-            trigger={(open) => (
-              <Button size="sm" variant="ghost" onClick={open} aria-label={`Delete ${s.name || "schedule"}`}>
-                <Trash2 aria-hidden />
-                Delete
-              </Button>
-            )}
+            path={`/api/schedules/${s.id}`}
+            invalidate={["schedules"]}
+            done={"Schedule deleted"}
+            label="Delete"
+            ariaLabel={`Delete ${s.name || "schedule"}`}
           />
         </div>
       ) : null}

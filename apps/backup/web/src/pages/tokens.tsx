@@ -1,8 +1,8 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { Copy, KeyRound, Plus, Trash2 } from "lucide-react";
+import { Copy, KeyRound, Plus } from "lucide-react";
 import { type FormEvent, useState } from "react";
 import { toast } from "sonner";
-import { ConfirmDialog } from "../components/confirm.tsx";
+import { DeleteButton } from "../components/delete-button.tsx";
 import { EmptyState, ErrorState, PageHeader, Skeleton } from "../components/layout.tsx";
 import { Button } from "../components/ui/button.tsx";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "../components/ui/card.tsx";
@@ -79,21 +79,15 @@ export function TokensPage() {
                     <Td className="whitespace-nowrap">{formatDateTime(t.createdAt)}</Td>
                     <Td className="whitespace-nowrap">{formatRelative(t.lastUsedAt)}</Td>
                     <Td className="text-right">
-                      <ConfirmDialog
+                      <DeleteButton
                         title={`Revoke ${t.name}?`}
                         description={<p>Scripts using this token stop working at once.</p>}
                         confirmLabel="Revoke token"
-                        onConfirm={async () => {
-                          await api.delete(`/api/tokens/${t.id}`);
-                          await queryClient.invalidateQueries({ queryKey: ["tokens"] });
-                          toast.success(`${t.name} revoked`);
-                        }}
-                        trigger={(open) => (
-                          <Button size="sm" variant="ghost" onClick={open} aria-label={`Revoke ${t.name}`}>
-                            <Trash2 aria-hidden />
-                            Revoke
-                          </Button>
-                        )}
+                        path={`/api/tokens/${t.id}`}
+                        invalidate={["tokens"]}
+                        done={`${t.name} revoked`}
+                        label="Revoke"
+                        ariaLabel={`Revoke ${t.name}`}
                       />
                     </Td>
                   </Tr>

@@ -1,8 +1,8 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { Plus, Trash2, Users } from "lucide-react";
+import { Plus, Users } from "lucide-react";
 import { type FormEvent, useId, useState } from "react";
 import { toast } from "sonner";
-import { ConfirmDialog } from "../components/confirm.tsx";
+import { DeleteButton } from "../components/delete-button.tsx";
 import { EmptyState, ErrorState, PageHeader, Skeleton } from "../components/layout.tsx";
 import { Button } from "../components/ui/button.tsx";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "../components/ui/card.tsx";
@@ -99,21 +99,15 @@ export function UsersPage() {
                     <Td className="whitespace-nowrap">{formatRelative(u.lastLoginAt)}</Td>
                     <Td className="text-right">
                       {u.id === me?.id ? null : (
-                        <ConfirmDialog
+                        <DeleteButton
                           title={`Remove ${u.email}?`}
                           description={<p>They are signed out and their API tokens stop working.</p>}
                           confirmLabel="Remove user"
-                          onConfirm={async () => {
-                            await api.delete(`/api/users/${u.id}`);
-                            await queryClient.invalidateQueries({ queryKey: ["users"] });
-                            toast.success(`${u.email} removed`);
-                          }}
-                          trigger={(open) => (
-                            <Button size="sm" variant="ghost" onClick={open} aria-label={`Remove ${u.email}`}>
-                              <Trash2 aria-hidden />
-                              Remove
-                            </Button>
-                          )}
+                          path={`/api/users/${u.id}`}
+                          invalidate={["users"]}
+                          done={`${u.email} removed`}
+                          label="Remove"
+                          ariaLabel={`Remove ${u.email}`}
                         />
                       )}
                     </Td>
