@@ -40,6 +40,8 @@ export const CHROMIUM_ARGS = [
 /** Largest side of a PNG/PDF export; bigger diagrams are scaled down to it. */
 const MAX_SIDE = 8000;
 const PADDING = 20;
+/** Renders that may wait per tab; past that an export answers 503 instead of queueing without bound. */
+const MAX_WAITING_PER_TAB = 16;
 
 export interface RendererOptions {
   readonly executablePath: string;
@@ -120,6 +122,11 @@ export class DiagramRenderer {
         this.open--;
         throw error;
       }
+    }
+    if (this.waiting.length >= this.options.concurrency * MAX_WAITING_PER_TAB) {
+      throw new ObjectError("EXPORT_UNAVAILABLE", "the export queue is full; try again in a few seconds", {
+        retry_after_seconds: 5,
+      });
     }
     return new Promise((resolve) => this.waiting.push(resolve));
   }
