@@ -7,6 +7,7 @@ import { text } from "node:stream/consumers";
 import type { StorageDestination } from "@stowage/storage";
 import { StorageError } from "@stowage/storage";
 import type { z } from "zod";
+import { MANIFEST_FILE } from "../manifest.ts";
 import { BackupReadError } from "../read-errors.ts";
 import {
   BASES_FOLDER,
@@ -34,8 +35,10 @@ export interface ArchivedBase {
 
 export interface PitrArchive {
   readonly name: string;
-  /** Oldest first. */
+  /** Oldest first; only bases whose backup is complete (has its manifest.json). */
   readonly bases: ArchivedBase[];
+  /** Markers whose backup is gone (pruned) or incomplete: not usable. */
+  readonly orphanBases: ArchivedBase[];
   /** Sorted by start LSN, then end LSN. */
   readonly segments: ArchivedSegment[];
 }
@@ -84,12 +87,21 @@ export async function readArchive(destination: StorageDestination, name: string)
   const objects = await destination.list(prefix);
   const keys = new Set(objects.map((o) => o.key));
   const bases: ArchivedBase[] = [];
+  const orphanBases: ArchivedBase[] = [];
   const segments: ArchivedSegment[] = [];
   for (const object of objects) {
     const rest = object.key.slice(prefix.length);
     if (rest.startsWith(`${BASES_FOLDER}/`) && rest.endsWith(".json")) {
       const marker = await readJson(destination, object.key, baseMarkerSchema);
-      bases.push({ key: object.key, marker, lsn: parseLsn(marker.lsn), time: isoToMicros(marker.time) });
+      const base = { key: object.key, marker, lsn: parseLsn(marker.lsn), time: isoToMicros(marker.time) };
+      const complete = await destination.stat(`${marker.backupId}/${MANIFEST_FILE}`).then(
+        () => true,
+        (error: unknown) => {
+          if (StorageError.is(error, "NOT_FOUND")) return false;
+          throw error;
+        },
+      );
+      (complete ? bases : orphanBases).push(base);
     } else if (/^[0-9A-F]{16}-[0-9A-F]{16}\.json$/.test(rest)) {
       const manifest = await readJson(destination, object.key, segmentManifestSchema);
       if (!keys.has(`${prefix}${manifest.file}`)) continue; // its data file is gone: not a segment
@@ -98,7 +110,7 @@ export async function readArchive(destination: StorageDestination, name: string)
   }
   bases.sort((a, b) => (a.lsn < b.lsn ? -1 : a.lsn > b.lsn ? 1 : 0));
   segments.sort((a, b) => (a.start !== b.start ? (a.start < b.start ? -1 : 1) : a.end < b.end ? -1 : a.end > b.end ? 1 : 0));
-  return { name, bases, segments };
+  return { name, bases, orphanBases, segments };
 }
 
 /**

@@ -26,5 +26,6 @@ export {
   type RestoreToTimeResult,
   restoreToTime,
 } from "./restore.ts";
+export { type PitrPruneResult, prunePitrArchive } from "./retention.ts";
 export type { SlotStatus } from "./source.ts";
 export { runStream, type StreamEvent, type StreamOptions, type StreamSummary } from "./streamer.ts";

@@ -73,6 +73,7 @@ export type StreamEvent =
       transactions: number;
       changes: number;
       size: number;
+      firstCommitTime: string;
       lastCommitTime: string;
       lagMs: number;
     }
@@ -500,6 +501,7 @@ async function streamChanges(ctx: StreamContext): Promise<StreamSummary> {
           transactions: item.manifest.transactions,
           changes: item.manifest.changes,
           size: item.file.size,
+          firstCommitTime: item.manifest.firstCommit.time,
           lastCommitTime: item.manifest.lastCommit.time,
           lagMs: Date.now() - item.lastCommitMs,
         });

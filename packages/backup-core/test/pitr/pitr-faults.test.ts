@@ -77,6 +77,7 @@ describe("LSNs, times and the SQL of changes", () => {
     const archive = {
       name: "n",
       bases: [],
+      orphanBases: [],
       segments: [seg("0/10", "0/20"), seg("0/20", "0/30"), seg("0/20", "0/28"), seg("0/30", "0/40"), seg("0/50", "0/60")],
     } as PitrArchive;
     const { segments, gapAfter } = chainFrom(archive, parseLsn("0/10"));

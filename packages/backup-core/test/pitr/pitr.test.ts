@@ -202,7 +202,7 @@ describe("stowage stream + restore --to-time", () => {
     } finally {
       await r3.end();
     }
-  }, 300_000);
+  }, 400_000);
 
   it("stops at a damaged segment, leaves the target empty and says up to when it can restore", async () => {
     await cp(join(work, "a"), join(work, "damaged"), { recursive: true });
@@ -226,7 +226,7 @@ describe("stowage stream + restore --to-time", () => {
     expect((error as BackupReadError).code).toMatch(/CHECKSUM_MISMATCH|DECOMPRESSION_FAILED/);
     expect((error as Error).message).toMatch(/intact only up to \d{4}-\d\d-\d\dT[\d:.]+Z/);
     expect(await contentHashes(url)).toEqual({});
-  }, 120_000);
+  }, 240_000);
 
   it("refuses a time before the first base and names the restorable window", async () => {
     const error = await restoreInto("a", "2001-01-01T00:00:00Z", "pitr_early").catch((e: unknown) => e);
@@ -234,7 +234,7 @@ describe("stowage stream + restore --to-time", () => {
     expect((error as Error).message).toMatch(/earliest restorable moment is/);
   });
 
-  it("stowage restore --to-time and stowage list print the point reached and the window", async () => {
+  it("stowage restore --to-time, list (windows) and prune (changes follow the bases)", async () => {
     const target = await newDatabase("pitr_cli");
     const { stdout } = await run(process.execPath, [
       BIN,
@@ -253,7 +253,17 @@ describe("stowage stream + restore --to-time", () => {
     expect(list.stdout).toMatch(/shop {2}restorable from \S+Z to \S+Z \(base shop\/\d{8}T\d{6}Z-\w+\)/);
     const to = [...list.stdout.matchAll(/restorable from \S+ to (\S+)/g)].at(-1)![1]!;
     expect(to >= moments[3]!.time).toBe(true);
-  }, 120_000);
+
+    // Retention: the first base goes, and with it exactly the changes only it needed.
+    const pruned = await run(process.execPath, [BIN, "prune", "--from", dest("a"), "--name", NAME, "--keep-last", "1"]);
+    expect(pruned.stdout).toMatch(/shop: change archive: removed [1-9]\d* segment\(s\) .* and 1 marker\(s\) of pruned bases/);
+    const archive = await readArchive(new LocalMappedDestination({ basePath: join(work, "a") }), NAME);
+    expect(archive.bases).toHaveLength(1);
+    expect(archive.orphanBases).toHaveLength(0);
+    expect(archive.segments.every((seg) => seg.end > archive.bases[0]!.lsn)).toBe(true);
+    const again = await restoreInto("a", "latest", "pitr_after_prune");
+    expect(await contentHashes(again.url)).toEqual(moments[3]!.hashes);
+  }, 240_000);
 
   it("--status shows the slot, --drop removes slot and publication", async () => {
     const status = await run(process.execPath, [BIN, "stream", "--status", "--db", srcUrl, "--name", NAME, "--json"]);
@@ -267,5 +277,5 @@ describe("stowage stream + restore --to-time", () => {
       "select (select count(*) from pg_replication_slots)::int as slots, (select count(*) from pg_publication)::int as pubs",
     );
     expect(rows[0]).toEqual({ slots: 0, pubs: 0 });
-  }, 120_000);
+  }, 240_000);
 });

@@ -1,5 +1,5 @@
 /** @module cli/commands/prune — `stowage prune --from <dest> --keep-…`: restic's forget rules. */
-import { prune } from "@stowage/backup-core";
+import { prune, prunePitrArchive } from "@stowage/backup-core";
 import type { Command } from "commander";
 import { openDestination, withDestination } from "../destination.ts";
 import { UsageError } from "../exit-codes.ts";
@@ -55,8 +55,8 @@ export function registerPrune(program: Command): void {
         keepYearly: count("--keep-yearly", opts.keepYearly),
         ...(opts.pruneIncomplete ? { pruneIncompleteOlderThanMs: INCOMPLETE_GRACE_MS } : {}),
       };
-      const result = await withDestination(await openDestination(opts.from), (destination) =>
-        prune({
+      const result = await withDestination(await openDestination(opts.from), async (destination) => {
+        const backups = await prune({
           destination,
           policy,
           dryRun: opts.dryRun,
@@ -64,8 +64,10 @@ export function registerPrune(program: Command): void {
           onRemoved: (id) => {
             if (!opts.json) process.stderr.write(`deleted ${id}\n`);
           },
-        }),
-      );
+        });
+        // Change archives (stowage stream) keep what the remaining bases need, no more.
+        return { ...backups, pitr: await prunePitrArchive({ destination, name: opts.name, dryRun: opts.dryRun }) };
+      });
       const iso = (d: { time: Date }) => ({ ...d, time: d.time.toISOString() });
       if (opts.json) {
         process.stdout.write(
@@ -95,5 +97,11 @@ export function registerPrune(program: Command): void {
           ? `dry run: would delete ${removeCount} backup(s), ${formatBytes(result.freedBytes)}; nothing was deleted\n`
           : `deleted ${result.removed.length} backup(s), ${formatBytes(result.freedBytes)} freed\n`,
       );
+      for (const p of result.pitr.filter((p) => p.removedSegments > 0 || p.removedBases.length > 0)) {
+        process.stdout.write(
+          `${p.name}: change archive: ${opts.dryRun ? "would remove" : "removed"} ${p.removedSegments} segment(s) (${formatBytes(p.removedBytes)}) ` +
+            `before LSN ${p.keptFrom ?? "-"} and ${p.removedBases.length} marker(s) of pruned bases\n`,
+        );
+      }
     });
 }
