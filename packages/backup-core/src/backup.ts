@@ -13,12 +13,13 @@ import { randomInt } from "node:crypto";
 import { createRequire } from "node:module";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { ByteMeter, type StorageDestination } from "@stowage/storage";
+import type { StorageDestination } from "@stowage/storage";
 import { z } from "zod";
 import { coalesce } from "./archive/coalesce.ts";
 import { checkCompressor, compressionStage, DEFAULT_LEVELS, type Stage } from "./archive/compress.ts";
 import { createEncryption, type EncryptionOptions } from "./archive/encrypt.ts";
 import { AllDestinationsFailedError, FanOut } from "./archive/fan-out.ts";
+import { Hasher } from "./archive/hasher.ts";
 import { readManagedTableObjects } from "./dump/managed-objects.ts";
 import { planDump } from "./dump/plan.ts";
 import { runTool } from "./dump/run-tool.ts";
@@ -247,11 +248,11 @@ export async function runBackup(options: BackupOptions): Promise<BackupResult> {
       if (active.length === 0) break;
       const base = bytesDumped;
       const baseStored = bytesStored;
-      const plain = new ByteMeter((n) => {
+      const plain = new Hasher((n) => {
         bytesDumped = base + n;
         report(false);
       });
-      const stored = new ByteMeter((n) => {
+      const stored = new Hasher((n) => {
         bytesStored = baseStored + n;
       });
       const fan = new FanOut(

@@ -5,6 +5,7 @@
  */
 
 export type { EncryptionOptions } from "./archive/encrypt.ts";
+export * from "./archive/read-part.ts";
 export { isTarPath, TarBackupReader, tarFileBackup, tarStreamBackup } from "./archive/tar-source.ts";
 export {
   type BackupOptions,
@@ -35,7 +36,6 @@ export {
 export * from "./pitr/index.ts";
 export * from "./prune.ts";
 export * from "./read-errors.ts";
-export * from "./read-part.ts";
 export * from "./restore.ts";
 export * from "./retention.ts";
 export * from "./verify.ts";

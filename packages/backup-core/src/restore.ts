@@ -22,7 +22,7 @@ import { checkManifestTrust } from "./manifest-mac.ts";
 import { childEnv, type DatabaseTarget, parseDatabaseUrl, secretsOf } from "./pg/connection.ts";
 import { findPgTools } from "./pg/tools.ts";
 import { cleanSql, connect, displayTarget, inspectTarget } from "./pg-target.ts";
-import { type DecryptionKeys, openPart, storedDamage } from "./read-part.ts";
+import { type DecryptionKeys, openPart, storedDamage } from "./archive/read-part.ts";
 import { statementFilter } from "./sql/statement-filter.ts";
 
 /**

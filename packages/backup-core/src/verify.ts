@@ -11,7 +11,7 @@ import type { BackupManifest } from "./manifest.ts";
 import { checkManifestTrust } from "./manifest-mac.ts";
 import { parseDatabaseUrl } from "./pg/connection.ts";
 import { connect } from "./pg-target.ts";
-import { type DecryptionKeys, drainPart } from "./read-part.ts";
+import { type DecryptionKeys, drainPart } from "./archive/read-part.ts";
 import { type RestoreProgress, runRestore } from "./restore.ts";
 
 export interface FileCheck {

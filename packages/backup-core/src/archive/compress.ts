@@ -6,10 +6,10 @@
  */
 import { spawn } from "node:child_process";
 import type { Transform } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
 import { BackupError } from "../errors.ts";
 import type { Compression } from "../manifest.ts";
+import { zstdStage } from "./zstd.ts";
 
 /** One pipeline stage: a Transform stream or an async-generator transform. */
 export type Stage = Transform | ((source: AsyncIterable<Buffer>) => AsyncIterable<Buffer>);
@@ -38,31 +38,15 @@ function gzipStage(level: number): Stage {
   return createGzip({ level, chunkSize: 64 * 1024 });
 }
 
-function zstdStage(level: number, zstdPath: string): Stage {
-  return async function* (source) {
-    // -T0: one worker per core, like `zstd -T0`; -q: no progress on stderr.
-    const child = spawn(zstdPath, [`-${level}`, "-T0", "-q", "-c"], { stdio: ["pipe", "pipe", "pipe"] });
-    let stderr = "";
-    child.stderr.setEncoding("utf8").on("data", (t: string) => {
-      stderr = (stderr + t).slice(-4096);
-    });
-    const exited = new Promise<number | null>((resolve, reject) => {
-      child.once("error", reject);
-      child.once("close", resolve);
-    });
-    const feeding = pipeline(source, child.stdin);
-    feeding.catch(() => {});
-    let ok = false;
-    try {
-      for await (const chunk of child.stdout) yield chunk as Buffer;
-      await feeding;
-      const code = await exited;
-      if (code !== 0) throw new BackupError("DUMP_FAILED", `zstd exited with status ${code}: ${stderr.trim()}`);
-      ok = true;
-    } finally {
-      if (!ok && child.exitCode === null) child.kill("SIGTERM");
-    }
-  };
+function zstdCompressStage(level: number, zstdPath: string): Stage {
+  // -T0: one worker per core, like `zstd -T0`; -q: no progress on stderr.
+  return zstdStage({
+    args: [`-${level}`, "-T0", "-q", "-c"],
+    zstdPath,
+    failed: (code, stderr) => new BackupError("DUMP_FAILED", `zstd exited with status ${code}: ${stderr}`),
+    notStarted: () =>
+      new BackupError("COMPRESSOR_MISSING", "zstd compression needs the zstd program: apt-get install zstd (or use gzip)"),
+  });
 }
 
 /** A factory of fresh stages (one per file), or `undefined` for no compression. */
@@ -75,7 +59,7 @@ export function compressionStage(
     case "gzip":
       return () => gzipStage(level);
     case "zstd":
-      return () => zstdStage(level, zstdPath);
+      return () => zstdCompressStage(level, zstdPath);
     case "none":
       return undefined;
   }
