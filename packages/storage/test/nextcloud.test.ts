@@ -75,9 +75,22 @@ describeStorageContract("nextcloud (chunked upload v2)", async () => {
       return { uploadError, destination: make() };
     },
     badConfigs: [
-      { config: { mode: "nextcloud", serverUrl: "not a url", username: "x" }, field: "serverUrl" },
-      { config: { mode: "nextcloud", serverUrl: "http://127.0.0.1" }, field: "username" },
-      { config: { serverUrl: "http://127.0.0.1", username: "x", chunkSizeBytes: 1000 }, field: "chunkSizeBytes" },
+      {
+        config: { mode: "nextcloud", serverUrl: "not a url", username: "x" },
+        field: "serverUrl",
+      },
+      {
+        config: { mode: "nextcloud", serverUrl: "http://127.0.0.1" },
+        field: "username",
+      },
+      {
+        config: {
+          serverUrl: "http://127.0.0.1",
+          username: "x",
+          chunkSizeBytes: 1000,
+        },
+        field: "chunkSizeBytes",
+      },
     ],
     async teardown() {
       for (const d of extra) await d.close();
@@ -188,18 +201,29 @@ describe("nextcloud chunked upload v2 (against the Nextcloud test server)", () =
     expect(requests.some((r) => r.method === "DELETE" && r.path.includes("/remote.php/dav/uploads/") && r.status === 204)).toBe(
       true,
     );
-    await expect(d.stat("db/aborted.bin")).rejects.toMatchObject({ code: "NOT_FOUND" });
+    await expect(d.stat("db/aborted.bin")).rejects.toMatchObject({
+      code: "NOT_FOUND",
+    });
   }, 30_000);
 
   it("an abort while the base folder is still being checked is INTERRUPTED (no stray stream error)", async () => {
-    const fresh = new NextcloudDestination({ serverUrl: fake.url, username: USER, password: PASSWORD, basePath: "/" });
+    const fresh = new NextcloudDestination({
+      serverUrl: fake.url,
+      username: USER,
+      password: PASSWORD,
+      basePath: "/",
+    });
     try {
       const controller = new AbortController();
-      const upload = fresh.upload(endlessStream(), "early/abort.bin", { signal: controller.signal });
+      const upload = fresh.upload(endlessStream(), "early/abort.bin", {
+        signal: controller.signal,
+      });
       controller.abort();
       const error = await upload.catch((e: unknown) => e);
       expect(StorageError.is(error, "INTERRUPTED"), String(error)).toBe(true);
-      await expect(fresh.stat("early/abort.bin")).rejects.toMatchObject({ code: "NOT_FOUND" });
+      await expect(fresh.stat("early/abort.bin")).rejects.toMatchObject({
+        code: "NOT_FOUND",
+      });
     } finally {
       await fresh.close();
     }
@@ -285,4 +309,51 @@ describe("nextcloud chunked upload v2 (against the Nextcloud test server)", () =
       await bad.close();
     }
   });
+});
+
+describe("nextcloud behind a reverse proxy (504 on assembly, 423 meanwhile) and transient chunk failures", () => {
+  let root: string;
+  let fake: NextcloudFake;
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), "stowage-ncproxy-"));
+    fake = await startNextcloudFake(root, [{ name: USER, password: PASSWORD, quotaBytes: null }], {
+      assemblyDelayMs: 1500,
+      failChunkOnce: "00002",
+    });
+    await mkdir(join(fake.filesDir(USER), "Backups"), { recursive: true });
+  }, 120_000);
+
+  afterAll(async () => {
+    await fake?.stop();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it("retries the failed chunk, waits out the 504 and the 423s, then checks the stored size", async () => {
+    const d = new NextcloudDestination({
+      serverUrl: fake.url,
+      username: USER,
+      password: PASSWORD,
+      basePath: "/Backups",
+      chunkSizeBytes: 5 * MiB,
+    });
+    try {
+      const { stream, sha256 } = generatedStream(12 * MiB, 5);
+      const result = await d.upload(stream, "proxy/big.bin");
+      expect(result.size).toBe(12 * MiB);
+      expect(result.sha256).toBe(sha256);
+      const stored = await readFile(join(fake.filesDir(USER), "Backups", "proxy", "big.bin"));
+      expect(createHash("sha256").update(stored).digest("hex")).toBe(sha256);
+      const log = await fake.requests();
+      const chunk2 = log.filter((r) => r.method === "PUT" && r.path.endsWith("/00002"));
+      expect(chunk2.map((r) => r.status)).toEqual([503, 201]);
+      expect(log.some((r) => r.method === "MOVE" && r.path.endsWith("/.file") && r.status === 504)).toBe(true);
+      expect(log.some((r) => r.method === "PROPFIND" && r.path.includes("/uploads/") && r.status === 423)).toBe(true);
+      // Nothing is left in the uploads folder, and no partial file anywhere.
+      expect((await d.list("")).map((o) => o.key)).toEqual(["proxy/big.bin"]);
+      expect(await readdir(fake.uploadsDir(USER))).toEqual([]);
+    } finally {
+      await d.close();
+    }
+  }, 120_000);
 });

@@ -36,7 +36,14 @@ export interface NextcloudFake extends ServerProcess {
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-export async function startNextcloudFake(root: string, users: FakeUser[]): Promise<NextcloudFake> {
+export interface FakeBehaviour {
+  /** Answer the final MOVE with 504 (a proxy timing out) and finish assembling this many ms later. */
+  readonly assemblyDelayMs?: number;
+  /** Fail the first PUT of this chunk (`00002`) of every upload with 503. */
+  readonly failChunkOnce?: string;
+}
+
+export async function startNextcloudFake(root: string, users: FakeUser[], behaviour: FakeBehaviour = {}): Promise<NextcloudFake> {
   const port = await freePort();
   const logFile = join(root, "requests.jsonl");
   const server = await startServerProcess(port, {
@@ -49,6 +56,8 @@ export async function startNextcloudFake(root: string, users: FakeUser[]): Promi
       FAKE_NC_PORT: String(port),
       FAKE_NC_USERS: JSON.stringify(users),
       FAKE_NC_LOG: logFile,
+      ...(behaviour.assemblyDelayMs ? { FAKE_NC_ASSEMBLY_DELAY_MS: String(behaviour.assemblyDelayMs) } : {}),
+      ...(behaviour.failChunkOnce ? { FAKE_NC_FAIL_CHUNK_ONCE: behaviour.failChunkOnce } : {}),
     },
   });
   const userDir = (name: string) => join(root, "data", encodeURIComponent(name));

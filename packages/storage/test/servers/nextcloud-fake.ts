@@ -26,6 +26,14 @@ interface User {
 const MIN_CHUNK = 5 * 1024 * 1024;
 const MAX_CHUNK = 5 * 1024 * 1024 * 1024;
 const MAX_CHUNK_NUMBER = 10_000;
+/** Behind-a-proxy mode: the final MOVE answers 504 at once and the assembly lands this much later. */
+const assemblyDelayMs = Number(process.env.FAKE_NC_ASSEMBLY_DELAY_MS ?? 0);
+/** The chunk (e.g. `00002`) whose first PUT of each upload fails with 503. */
+const failChunkOnce = process.env.FAKE_NC_FAIL_CHUNK_ONCE;
+/** Upload folders being assembled in the background (PROPFIND answers 423 meanwhile). */
+const assembling = new Set<string>();
+/** Upload folders whose `failChunkOnce` chunk has failed once already. */
+const failedChunks = new Set<string>();
 
 const root = requiredEnv("FAKE_NC_ROOT");
 const users: User[] = JSON.parse(requiredEnv("FAKE_NC_USERS"));
@@ -107,7 +115,9 @@ function sendError(res: ServerResponse, error: HttpError) {
   if (res.headersSent) return res.destroy();
   const body = `<?xml version="1.0" encoding="utf-8"?>
 <d:error xmlns:d="DAV:" xmlns:s="http://sabredav.org/ns"><s:exception>${xmlEscape(error.exception)}</s:exception><s:message>${xmlEscape(error.message)}</s:message></d:error>`;
-  const headers: Record<string, string> = { "Content-Type": "application/xml; charset=utf-8" };
+  const headers: Record<string, string> = {
+    "Content-Type": "application/xml; charset=utf-8",
+  };
   if (error.status === 401) headers["WWW-Authenticate"] = 'Basic realm="Nextcloud", charset="UTF-8"';
   res.writeHead(error.status, headers).end(body);
 }
@@ -216,7 +226,12 @@ async function filesRequest(req: IncomingMessage, res: ServerResponse, u: User, 
   switch (req.method) {
     case "OPTIONS":
       await drain(req);
-      res.writeHead(200, { DAV: "1, 3", Allow: "OPTIONS, GET, PUT, DELETE, PROPFIND, MKCOL, MOVE" }).end();
+      res
+        .writeHead(200, {
+          DAV: "1, 3",
+          Allow: "OPTIONS, GET, PUT, DELETE, PROPFIND, MKCOL, MOVE",
+        })
+        .end();
       return;
     case "PROPFIND":
       return propfind(req, res, u, segments);
@@ -226,7 +241,11 @@ async function filesRequest(req: IncomingMessage, res: ServerResponse, u: User, 
       if (!info) throw new HttpError(404, "File not found", "Sabre\\DAV\\Exception\\NotFound");
       if (info.isDirectory())
         throw new HttpError(405, "GET of a folder is not supported", "Sabre\\DAV\\Exception\\MethodNotAllowed");
-      res.writeHead(200, { "Content-Type": "application/octet-stream", "Content-Length": String(info.size), ETag: etagOf(info) });
+      res.writeHead(200, {
+        "Content-Type": "application/octet-stream",
+        "Content-Length": String(info.size),
+        ETag: etagOf(info),
+      });
       await pipeline(createReadStream(path), res);
       return;
     }
@@ -246,7 +265,12 @@ async function filesRequest(req: IncomingMessage, res: ServerResponse, u: User, 
       const part = await receiveBody(req, u, length);
       await rename(part, path);
       const info = await stat(path);
-      res.writeHead(existing ? 204 : 201, { ETag: etagOf(info), "OC-ETag": etagOf(info) }).end();
+      res
+        .writeHead(existing ? 204 : 201, {
+          ETag: etagOf(info),
+          "OC-ETag": etagOf(info),
+        })
+        .end();
       return;
     }
     case "MKCOL": {
@@ -331,6 +355,12 @@ async function uploadsRequest(req: IncomingMessage, res: ServerResponse, u: User
     res.writeHead(204).end();
     return;
   }
+  if (req.method === "PUT" && failChunkOnce !== undefined && item === failChunkOnce && !failedChunks.has(folder)) {
+    // One transient failure of this chunk per upload, as a proxy or a busy server gives.
+    failedChunks.add(folder);
+    await drain(req);
+    throw new HttpError(503, "Service Unavailable", "Sabre\\DAV\\Exception\\ServiceUnavailable");
+  }
   if (req.method === "PUT" && item !== undefined && item !== ".file") {
     const length = contentLength(req);
     try {
@@ -351,8 +381,45 @@ async function uploadsRequest(req: IncomingMessage, res: ServerResponse, u: User
     res.writeHead(201).end();
     return;
   }
+  if (req.method === "PROPFIND" && item === undefined && assembling.has(folder)) {
+    // Nextcloud holds a lock on the upload while it assembles it (nextcloud/server#17992).
+    await drain(req);
+    throw new HttpError(423, "the upload is being assembled", "OCA\\DAV\\Connector\\Sabre\\Exception\\FileLocked");
+  }
+  if (req.method === "PROPFIND" && item === undefined) {
+    await drain(req);
+    if (!(await exists(folder))) throw new HttpError(404, "no such upload", "Sabre\\DAV\\Exception\\NotFound");
+    const href = `/remote.php/dav/uploads/${encodeURIComponent(u.name)}/${encodeURIComponent(transferId)}/`;
+    res
+      .writeHead(207, { "Content-Type": "application/xml; charset=utf-8" })
+      .end(
+        `<?xml version="1.0"?><d:multistatus xmlns:d="DAV:"><d:response><d:href>${xmlEscape(href)}</d:href><d:propstat><d:prop><d:resourcetype><d:collection/></d:resourcetype></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response></d:multistatus>`,
+      );
+    return;
+  }
+  if (req.method === "MOVE" && item === ".file" && assemblyDelayMs > 0 && !assembling.has(folder)) {
+    // Behind a reverse proxy: the proxy gives up with 504 while Nextcloud goes on assembling.
+    assembling.add(folder);
+    const headers = { ...req.headers };
+    setTimeout(() => {
+      assemble(headers)
+        .catch(() => undefined)
+        .finally(() => assembling.delete(folder));
+    }, assemblyDelayMs);
+    await drain(req);
+    throw new HttpError(504, "Gateway Timeout", "Proxy");
+  }
   if (req.method === "MOVE" && item === ".file") {
     await drain(req);
+    const info = await stat(await assemble(req.headers));
+    res.writeHead(201, { ETag: etagOf(info), "OC-ETag": etagOf(info) }).end();
+    return;
+  }
+  await drain(req);
+  throw new HttpError(405, `${req.method} is not allowed here`, "Sabre\\DAV\\Exception\\MethodNotAllowed");
+
+  /** Concatenates the chunks onto the destination and removes the upload folder. */
+  async function assemble(headers: IncomingMessage["headers"]): Promise<string> {
     const targetSegments = await requireDestination();
     const target = join(filesDir(u), ...targetSegments);
     const chunks = (await readdir(folder))
@@ -366,7 +433,7 @@ async function uploadsRequest(req: IncomingMessage, res: ServerResponse, u: User
         throw new HttpError(400, `chunk ${chunks[i]} is smaller than 5 MB and not the last`, "Sabre\\DAV\\Exception\\BadRequest");
     });
     const total = sizes.reduce((a, b) => a + b, 0);
-    const announced = req.headers["oc-total-length"];
+    const announced = headers["oc-total-length"];
     if (announced !== undefined && Number(announced) !== total) {
       throw new HttpError(
         400,
@@ -383,7 +450,10 @@ async function uploadsRequest(req: IncomingMessage, res: ServerResponse, u: User
     const part = join(partDir(u), `assembly-${randomBytes(8).toString("hex")}`);
     const out = createWriteStream(part);
     try {
-      for (const n of chunks) await pipeline(createReadStream(join(folder, String(n))), out, { end: false });
+      for (const n of chunks)
+        await pipeline(createReadStream(join(folder, String(n))), out, {
+          end: false,
+        });
       await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
       await rename(part, target);
     } catch (error) {
@@ -392,12 +462,8 @@ async function uploadsRequest(req: IncomingMessage, res: ServerResponse, u: User
       throw error;
     }
     await rm(folder, { recursive: true, force: true });
-    const info = await stat(target);
-    res.writeHead(existing ? 204 : 201, { ETag: etagOf(info), "OC-ETag": etagOf(info) }).end();
-    return;
+    return target;
   }
-  await drain(req);
-  throw new HttpError(405, `${req.method} is not allowed here`, "Sabre\\DAV\\Exception\\MethodNotAllowed");
 }
 
 const server = createServer(async (req, res) => {
