@@ -1,7 +1,7 @@
 /**
  * @module api/objects
  * `GET /objects/public/<path>`: objects of the public bucket (exports and thumbnails of public
- * diagrams) with the seed's Cache-Control. `GET /objects/private/<path>?exp=&sig=`: private objects,
+ * diagrams, checked against the database as an anonymous reader) with the seed's Cache-Control. `GET /objects/private/<path>?exp=&sig=`: private objects,
  * only with a valid signature (403 when expired or tampered). Both are user content: served with
  * `nosniff` and a sandboxing CSP, and anything not an image or PDF as an attachment.
  */
@@ -52,8 +52,16 @@ export function objectRoutes(services: ObjectServices): Hono<AppEnv> {
     return new Response(Readable.toWeb(body) as ReadableStream, { status: 200, headers });
   };
 
-  app.get("/public/*", (c) => {
+  app.get("/public/*", async (c) => {
     const path = objectPath(c.req.path, "public");
+    // The bytes alone do not make an object public: its row must say so and anonymous users must be
+    // able to read its diagram (RLS, as anon). Covers the moment between a diagram turning private
+    // and its objects leaving the public bucket.
+    const listed = await services.db.asUser(null, async (sql) => {
+      const { rows } = await sql.query("select 1 from public.stored_objects where path = $1 and bucket = 'public'", [path]);
+      return rows.length > 0;
+    });
+    if (!listed) throw notFound("object");
     return serve("public", path, publicCacheControl(path));
   });
 

@@ -72,6 +72,15 @@ export class ThumbnailService {
     return true;
   }
 
+  /**
+   * Waits for the renders running now (not the debounced ones). A visibility change waits for them
+   * before moving the diagram's objects, so a thumbnail being written to `public` as the diagram
+   * turns private is moved with the rest instead of landing after the move.
+   */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.running]);
+  }
+
   /** Waits for scheduled and running renders (tests, shutdown). */
   async idle(): Promise<void> {
     while (this.timers.size > 0 || this.running.size > 0) {

@@ -71,12 +71,16 @@ export function withObjectHooks<F extends Fetch>(fetch: F, services: ObjectServi
       const sub = diagram[2] ?? "";
       if (/^\/(content|restore|versions\/\d+\/restore)$/.test(sub)) thumbnails.schedule(id);
       void markDiagramChanged(services, id);
-      if (sub === "" || /restore$/.test(sub)) await store.syncDiagramVisibility([id]).catch(() => undefined);
+      if (sub === "" || /restore$/.test(sub)) {
+        await thumbnails.settled();
+        await store.syncDiagramVisibility([id]).catch(() => undefined);
+      }
       return response;
     }
     const project = PROJECT_WRITE.exec(path);
     if (project) {
       void services.backups.markChanged(project[1]!.toLowerCase()).catch(() => undefined);
+      await thumbnails.settled();
       await store.syncProjectVisibility(project[1]!.toLowerCase()).catch(() => undefined);
       return response;
     }
