@@ -6,6 +6,7 @@
  */
 import { isAbsolute, resolve } from "node:path";
 import { ServerError } from "../errors.ts";
+import { openPgStore } from "./pg/store.ts";
 import { openSqliteStore } from "./sqlite/store.ts";
 import type { MetadataStore } from "./store.ts";
 
@@ -17,6 +18,18 @@ const openers = new Map<string, MetadataOpener>();
 export function registerMetadataDialect(schemes: string[], open: MetadataOpener): void {
   for (const scheme of schemes) openers.set(scheme, open);
 }
+
+// PostgreSQL metadata (issue 12): several `stowage serve` processes on one database.
+registerMetadataDialect(["postgres", "postgresql"], async (url) => {
+  try {
+    return await openPgStore(url);
+  } catch (error) {
+    const safe = (error as Error).message.replace(/\/\/[^@\s]*@/g, "//***@");
+    throw new ServerError("METADATA_UNAVAILABLE", `cannot open the PostgreSQL metadata database (DATABASE_URL): ${safe}`, {
+      cause: error,
+    });
+  }
+});
 
 /** The SQLite file a `DATABASE_URL` names, or undefined when it is not SQLite. */
 export function sqlitePathOf(url: string): string | undefined {

@@ -1,0 +1,87 @@
+/**
+ * PostgreSQL metadata (`DATABASE_URL=postgres://…`, a fresh database per test): the migrations and
+ * data access work there, and two servers on one metadata database never run the same scheduled
+ * run twice (the backup rows are counted), while both take part in the work.
+ */
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDatabase, dropDatabase, uniqueName } from "../../../../packages/backup-core/test/helpers/pg.ts";
+import { ManualClock } from "../../src/server/schedules/clock.ts";
+import {
+  addProject,
+  addSchedule,
+  backupsOf,
+  type ClockedServer,
+  createSource,
+  runsOf,
+  startClockedServer,
+} from "./schedules-helpers.ts";
+
+const metadata = uniqueName("sch_meta");
+let source: Awaited<ReturnType<typeof createSource>>;
+let a: ClockedServer;
+let b: ClockedServer;
+
+beforeAll(async () => {
+  [source] = await Promise.all([createSource("sch_pg", 50), createDatabase(metadata)]);
+  const env = {
+    DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${metadata}`,
+    STOWAGE_SECRET_KEY: randomBytes(32).toString("base64"),
+  };
+  const start = new Date("2026-08-01T00:00:30Z");
+  a = await startClockedServer(new ManualClock(start), { env });
+  b = await startClockedServer(new ManualClock(start), { env });
+});
+
+afterAll(async () => {
+  await a?.close();
+  await b?.close();
+  await Promise.all([source?.drop(), dropDatabase(metadata)]);
+});
+
+describe("PostgreSQL metadata", () => {
+  it("serves the same API on PostgreSQL: both servers see one another's changes", async () => {
+    expect(a.server.services.store.dialect).toBe("postgres");
+    const health = await a.admin.anonymous().get("/api/health");
+    expect(health.body.metadata).toBe("ok");
+    const id = await addProject(a, "shared", source.url);
+    expect((await b.admin.get(`/api/projects/${id}`)).body.name).toBe("shared");
+  });
+
+  it("two servers never run the same scheduled run twice", async () => {
+    const projectId = (await a.admin.get("/api/projects")).body.items[0].id;
+    const schedules = [];
+    for (let i = 0; i < 2; i++) schedules.push(await addSchedule(i % 2 ? a : b, { projectId, cron: "* * * * *", name: `s${i}` }));
+    // Three due times, both servers waking at each at once.
+    for (const minute of [1, 2, 3]) {
+      const due = new Date(`2026-08-01T00:0${minute}:00Z`);
+      a.clock.advance(due);
+      b.clock.advance(due);
+      await Promise.all([a.settle(), b.settle()]);
+    }
+    await Promise.all([a.settle(), b.settle()]);
+    const owners = new Set<string>();
+    for (const s of schedules) {
+      const runs = await runsOf(a, s.id);
+      expect(runs.map((r: { dueAt: string }) => r.dueAt).sort()).toEqual([
+        "2026-08-01T00:01:00.000Z",
+        "2026-08-01T00:02:00.000Z",
+        "2026-08-01T00:03:00.000Z",
+      ]);
+      expect(runs.map((r: { status: string; error: string }) => `${r.status} ${r.error ?? ""}`.trim())).toEqual([
+        "completed",
+        "completed",
+        "completed",
+      ]);
+    }
+    const rows = (await backupsOf(a, projectId)).filter((r: { trigger: string }) => r.trigger === "schedule");
+    expect(rows).toHaveLength(6);
+    expect(new Set(rows.map((r: { id: string }) => r.id)).size).toBe(6);
+    for (const s of schedules) expect(rows.filter((r: { scheduleId: string }) => r.scheduleId === s.id)).toHaveLength(3);
+    // Every run was claimed by one of the two servers (whichever got there first).
+    const store = a.server.services.store;
+    for (const run of await store.scheduler.runs.between(new Date(0), new Date("2027-01-01"))) owners.add(run.owner ?? "");
+    const servers = new Set([a.server.scheduling.scheduler.owner, b.server.scheduling.scheduler.owner]);
+    expect([...owners].every((o) => servers.has(o))).toBe(true);
+  }, 240_000);
+});
