@@ -6,9 +6,10 @@
  * one past it); the archive must confirm only what every destination has stored, so the status
  * messages are ours and the flush position is exactly the caller's.
  */
-import pg from "pg";
+import type pg from "pg";
 import { type DatabaseTarget, secretsOf } from "../pg/connection.ts";
 import { classifyConnectionError } from "../pg/snapshot.ts";
+import { connectSource } from "./connect.ts";
 import { formatLsn, type Lsn, parseLsn } from "./lsn.ts";
 
 /** Microseconds between the Unix epoch and PostgreSQL's (2000-01-01). */
@@ -36,19 +37,7 @@ export class ReplicationConnection {
   ) {}
 
   static async open(target: DatabaseTarget, applicationName = "stowage stream"): Promise<ReplicationConnection> {
-    const client = new pg.Client({
-      connectionString: target.connectionString,
-      connectionTimeoutMillis: 15_000,
-      application_name: applicationName,
-      replication: "database",
-    } as pg.ClientConfig);
-    client.on("error", () => {});
-    try {
-      await client.connect();
-    } catch (error) {
-      await client.end().catch(() => {});
-      throw classifyConnectionError(error, target);
-    }
+    const client = await connectSource(target, applicationName, { replication: true });
     return new ReplicationConnection(client, target);
   }
 

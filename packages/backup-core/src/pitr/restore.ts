@@ -10,10 +10,10 @@
 import { randomBytes } from "node:crypto";
 import { createInterface } from "node:readline";
 import type { StorageDestination } from "@stowage/storage";
+import { type DecryptionKeys, openPart } from "../archive/read-part.ts";
 import { readManifest } from "../catalog.ts";
 import type { BackupManifest, ManifestFile } from "../manifest.ts";
 import { BackupReadError } from "../read-errors.ts";
-import { type DecryptionKeys, openPart } from "../archive/read-part.ts";
 import { runRestore } from "../restore.ts";
 import { type ArchivedSegment, type RestorableWindow, readArchive, windows } from "./archive.ts";
 import { type ChangeLine, changesPrefix, type SegmentManifest } from "./format.ts";

@@ -4,10 +4,11 @@
  * the publication, tables that would break under it, the slots of a name and their lag, the
  * heartbeat, column shapes (to notice DDL) and sequence values (decoding does not carry them).
  */
-import pg from "pg";
+import type pg from "pg";
 import { BackupError } from "../errors.ts";
 import type { DatabaseTarget } from "../pg/connection.ts";
 import { classifyConnectionError } from "../pg/snapshot.ts";
+import { connectSource } from "./connect.ts";
 import { type Lsn, parseLsn } from "./lsn.ts";
 
 export interface RelationShape {
@@ -47,14 +48,8 @@ export class SourceDatabase {
   ) {}
 
   static async open(target: DatabaseTarget): Promise<SourceDatabase> {
-    const client = new pg.Client({
-      connectionString: target.connectionString,
-      connectionTimeoutMillis: 15_000,
-      application_name: "stowage stream (control)",
-    });
-    client.on("error", () => {});
+    const client = await connectSource(target, "stowage stream (control)");
     try {
-      await client.connect();
       const { rows } = await client.query<{ v: string }>("select current_setting('server_version_num') as v");
       return new SourceDatabase(client, target, Number(rows[0]!.v));
     } catch (error) {
