@@ -3,9 +3,11 @@
  * cookies with a CSRF header for changes, API tokens, the viewer role, and 401 on every protected
  * route of the OpenAPI document.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ADMIN_EMAIL, ADMIN_PASSWORD, ApiClient, type Json, startTestServer, type TestServer } from "./harness.ts";
 
+// Real backups, child processes and CLI runs: minutes, not seconds, when every core is busy (load 40 seen).
+vi.setConfig({ testTimeout: 300_000, hookTimeout: 300_000 });
 let t: TestServer;
 
 beforeAll(async () => {

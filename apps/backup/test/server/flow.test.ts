@@ -11,7 +11,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { adminQuery, createDatabase, dropDatabase, psql, uniqueName } from "../../../../packages/backup-core/test/helpers/pg.ts";
 import { type S3TestServer, startS3Server } from "../../../../packages/storage/test/servers/s3-server.ts";
 import { type Json, startTestServer, type TestServer } from "./harness.ts";
@@ -19,6 +19,8 @@ import { type Json, startTestServer, type TestServer } from "./harness.ts";
 const run = promisify(execFile);
 const BIN = new URL("../../bin/stowage.js", import.meta.url).pathname;
 
+// Real backups, child processes and CLI runs: minutes, not seconds, when every core is busy (load 40 seen).
+vi.setConfig({ testTimeout: 300_000, hookTimeout: 300_000 });
 let t: TestServer;
 let s3: S3TestServer;
 let work: string;

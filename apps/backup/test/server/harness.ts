@@ -119,7 +119,7 @@ export class ApiClient {
   async events(
     path: string,
     until?: (event: { event: string; data: Json }) => boolean,
-    timeoutMs = 120_000,
+    timeoutMs = 280_000,
   ): Promise<Array<{ event: string; data: Json }>> {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), timeoutMs);
@@ -256,7 +256,7 @@ export interface ChildServer {
  * Runs `stowage serve` as its own process (the bin, as users run it). Resolves once it prints its
  * URL; rejects with its stderr when it exits first (start-up errors).
  */
-export function startChildServer(dataDir: string, extraEnv: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<ChildServer> {
+export function startChildServer(dataDir: string, extraEnv: NodeJS.ProcessEnv = {}, timeoutMs = 180_000): Promise<ChildServer> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, "serve"], {
       env: testEnv(dataDir, { LOG_LEVEL: "warn", ...extraEnv }),

@@ -7,11 +7,13 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createDatabase, dropDatabase, psql, uniqueName } from "../../../../packages/backup-core/test/helpers/pg.ts";
 import { startServer } from "../../src/server/server.ts";
 import { ADMIN_EMAIL, ADMIN_PASSWORD, ApiClient, type Json, startChildServer, startTestServer, testEnv } from "./harness.ts";
 
+// Real backups, child processes and CLI runs: minutes, not seconds, when every core is busy (load 40 seen).
+vi.setConfig({ testTimeout: 300_000, hookTimeout: 300_000 });
 const big = uniqueName("srv_big");
 const small = uniqueName("srv_small");
 let bigUrl: string;
