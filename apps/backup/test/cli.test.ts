@@ -302,7 +302,7 @@ cd "${folder}"
     expect(restore.stderr).toMatch(/data\.sql\.gz is corrupted/);
     expect(await contentHashes(target)).toEqual(before);
     expect(normalizedSchema(target)).toBe(schemaBefore);
-  });
+  }, 180_000);
 
   it("verify and restore accept a .tar of one backup folder (the browser download); a damaged tar exits 4", async () => {
     const [name, folder] = backupId.split("/") as [string, string];
