@@ -40,6 +40,9 @@ let sourceUrl: string;
 const findings: AxeFinding[] = [];
 const consoleErrors: string[] = [];
 
+/** expect.poll with room for a busy machine (vitest's default gives up after 1 s). */
+const poll = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 60_000, interval: 250 });
+
 /** Nothing is loading any more (no skeletons, no spinners in buttons) and fonts are ready. */
 async function settle(p: Page = page): Promise<void> {
   // Strings, not functions: they run in the page, and this file is typechecked without the DOM library.
@@ -126,7 +129,7 @@ describe("backup web UI", () => {
     await page.getByLabel("Confirm password").fill("short");
     await page.getByRole("button", { name: "Create administrator" }).click();
     // The API's message, next to the field it names.
-    await expect.poll(() => page.getByLabel("Password", { exact: true }).getAttribute("aria-invalid")).toBe("true");
+    await poll(() => page.getByLabel("Password", { exact: true }).getAttribute("aria-invalid")).toBe("true");
     expect(await page.getByRole("alert").first().textContent()).toMatch(/^Must be at least 12 characters/);
     await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
     await page.getByLabel("Confirm password").fill(PASSWORD);
@@ -144,7 +147,7 @@ describe("backup web UI", () => {
     await choose("Kind", "Plain PostgreSQL", dialog);
     await capture("project-dialog", { scan: false });
     await dialog.getByRole("button", { name: "Add project" }).click();
-    await expect.poll(() => dialog.getByRole("status").textContent()).toMatch(/Connected: PostgreSQL \d+.* plain PostgreSQL/);
+    await poll(() => dialog.getByRole("status").textContent()).toMatch(/Connected: PostgreSQL \d+.* plain PostgreSQL/);
     await dialog.getByRole("button", { name: "Done" }).click();
     await page.getByRole("heading", { name: "shop" }).waitFor();
     await page.getByRole("button", { name: "Test connection" }).click();
@@ -191,7 +194,7 @@ describe("backup web UI", () => {
     await page.getByLabel("Folder path").fill("relative/path");
     await page.getByRole("button", { name: "Save Storage Destination" }).click();
     // A config error names its field: shown under that field.
-    await expect.poll(async () => page.getByLabel("Folder path").getAttribute("aria-invalid")).toBe("true");
+    await poll(async () => page.getByLabel("Folder path").getAttribute("aria-invalid")).toBe("true");
     expect(await page.getByRole("heading", { name: "Broken disk" }).count()).toBe(0);
     await capture("destinations");
   }, 300_000);
@@ -199,13 +202,14 @@ describe("backup web UI", () => {
   it("backs up to the local destination with live progress", async () => {
     await nav("Manual backup");
     await page.getByText("Create Manual Backup", { exact: true }).waitFor();
-    await expect.poll(() => page.getByLabel("Include migration history").getAttribute("data-state")).toBe("checked");
+    await poll(() => page.getByLabel("Include migration history").getAttribute("data-state")).toBe("checked");
     await page.getByLabel("Backup Type").click();
     for (const label of ["Full Backup (Roles + Schema + Data)", "Schema Only", "Data Only"]) {
       await page.getByRole("option", { name: label, exact: true }).waitFor();
     }
     await page.keyboard.press("Escape");
     await page.getByLabel("Storage Destination").click();
+    await page.getByRole("option", { name: "Local disk (local_mapped)" }).waitFor();
     const options = await page.getByRole("option").allTextContents();
     expect(options[0]).toBe("Direct Browser Download");
     expect(options).toContain("Local disk (local_mapped)");
@@ -242,7 +246,7 @@ describe("backup web UI", () => {
   it("lists backups, verifies one, restores it into a new database and deletes it", async () => {
     await nav("Backups");
     const table = page.getByRole("region", { name: "Backups" });
-    await expect.poll(() => table.getByRole("row").count()).toBe(3);
+    await poll(() => table.getByRole("row").count()).toBe(3);
     await capture("backups");
     await table.getByRole("row").filter({ hasText: "Local disk" }).getByRole("link").click();
     await page.getByRole("heading", { name: "Backup of shop" }).waitFor();
@@ -279,7 +283,7 @@ describe("backup web UI", () => {
     await page.getByRole("button", { name: "Delete" }).click();
     await page.getByRole("alertdialog").getByRole("button", { name: "Delete backup" }).click();
     await page.waitForURL(/\/backups$/);
-    await expect.poll(() => page.getByRole("region", { name: "Backups" }).getByRole("row").count()).toBe(2);
+    await poll(() => page.getByRole("region", { name: "Backups" }).getByRole("row").count()).toBe(2);
     const left = await readdir(join(dir, "backups"), { recursive: true });
     expect(left.some((f) => f.endsWith("manifest.json"))).toBe(false);
   }, 300_000);
