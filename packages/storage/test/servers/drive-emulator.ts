@@ -115,10 +115,17 @@ export async function startDriveEmulator(): Promise<DriveEmulator> {
   let { child, port } = await spawnChild({ DRIVE_EMULATOR_DIR: directory, DRIVE_EMULATOR_PORT: "0" });
   const base = `http://127.0.0.1:${port}`;
   const control = async (path: string, body?: unknown): Promise<Record<string, unknown>> => {
-    const response = await fetch(`${base}/__emulator/${path}`, {
-      method: body === undefined ? "GET" : "POST",
-      headers: { "Content-Type": "application/json" },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    const send = () =>
+      fetch(`${base}/__emulator/${path}`, {
+        method: body === undefined ? "GET" : "POST",
+        headers: { "Content-Type": "application/json" },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    // A kept-alive socket the emulator closed just as this request went out ("other side closed",
+    // seen at load 40): the request never reached it, so sending it again is safe.
+    const response = await send().catch((error: unknown) => {
+      if ((error as { cause?: { code?: string } }).cause?.code !== "UND_ERR_SOCKET") throw error;
+      return send();
     });
     if (!response.ok) throw new Error(`Drive emulator control ${path}: HTTP ${response.status} ${await response.text()}`);
     return (await response.json()) as Record<string, unknown>;
