@@ -15,6 +15,7 @@ import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { pipeline, type Readable } from "node:stream";
 import { redact } from "@stowage/storage";
+import { type DecryptionKeys, openPart, storedDamage } from "./archive/read-part.ts";
 import { type BackupLocation, type BackupReader, readManifest } from "./catalog.ts";
 import { BackupError } from "./errors.ts";
 import { type BackupManifest, type ManifestFile, PART_ROLES } from "./manifest.ts";
@@ -22,7 +23,6 @@ import { checkManifestTrust } from "./manifest-mac.ts";
 import { childEnv, type DatabaseTarget, parseDatabaseUrl, secretsOf } from "./pg/connection.ts";
 import { findPgTools } from "./pg/tools.ts";
 import { cleanSql, connect, displayTarget, inspectTarget } from "./pg-target.ts";
-import { type DecryptionKeys, openPart, storedDamage } from "./archive/read-part.ts";
 import { statementFilter } from "./sql/statement-filter.ts";
 
 /**

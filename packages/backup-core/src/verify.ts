@@ -5,13 +5,14 @@
  * of the plain SQL. With a scratch database, it also restores there and compares each table's row
  * count with the count the manifest recorded at backup time.
  */
+
+import { type DecryptionKeys, drainPart } from "./archive/read-part.ts";
 import { type BackupLocation, type BackupReader, readManifest } from "./catalog.ts";
 import { BackupError } from "./errors.ts";
 import type { BackupManifest } from "./manifest.ts";
 import { checkManifestTrust } from "./manifest-mac.ts";
 import { parseDatabaseUrl } from "./pg/connection.ts";
 import { connect } from "./pg-target.ts";
-import { type DecryptionKeys, drainPart } from "./archive/read-part.ts";
 import { type RestoreProgress, runRestore } from "./restore.ts";
 
 export interface FileCheck {

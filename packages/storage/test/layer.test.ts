@@ -199,7 +199,12 @@ describe("destination layer", () => {
         },
       }),
     );
-    const error = await d.stat("a.bin").catch((e: unknown) => e as StorageError);
+    const error = await d.stat("a.bin").then(
+      () => {
+        throw new Error("stat should have failed");
+      },
+      (e: unknown) => e as StorageError,
+    );
     expect(error).toBeInstanceOf(StorageError);
     expect(error.code).toBe("UNKNOWN");
     expect(error.destination).toBe("s3://bkt");

@@ -73,6 +73,12 @@ class TarCursor {
     );
   }
 
+  /** Remembers the first failure, so every later call reports the same one. */
+  private fail(error: Error): Error {
+    this.failed = error;
+    return error;
+  }
+
   /** The next regular file: its plain name and its stream; `undefined` at the end. */
   async next(): Promise<{ name: string; entry: TarEntry } | undefined> {
     await this.pending;
@@ -82,7 +88,7 @@ class TarCursor {
       try {
         step = await this.iterator.next();
       } catch (error) {
-        throw (this.failed = this.cut(error));
+        throw this.fail(this.cut(error));
       }
       if (step.done) return undefined;
       const entry = step.value;
@@ -90,23 +96,23 @@ class TarCursor {
       const parts = raw.replace(/\/+$/, "").split("/");
       if (raw.startsWith("/") || parts.some((p) => p === ".." || p === "." || p === "") || parts.length > 2) {
         entry.resume();
-        throw (this.failed = this.notBackup(`it holds ${JSON.stringify(raw)}`));
+        throw this.fail(this.notBackup(`it holds ${JSON.stringify(raw)}`));
       }
       if (entry.header.type === "directory") {
-        if (parts.length !== 1) throw (this.failed = this.notBackup(`it holds the folder ${JSON.stringify(raw)}`));
+        if (parts.length !== 1) throw this.fail(this.notBackup(`it holds the folder ${JSON.stringify(raw)}`));
         entry.resume();
         continue;
       }
       if (parts.length === 2) {
         this.top ??= parts[0];
-        if (parts[0] !== this.top) throw (this.failed = this.notBackup("it holds more than one top-level folder"));
+        if (parts[0] !== this.top) throw this.fail(this.notBackup("it holds more than one top-level folder"));
       } else if (this.top !== undefined) {
-        throw (this.failed = this.notBackup("it holds files both at its root and in a folder"));
+        throw this.fail(this.notBackup("it holds files both at its root and in a folder"));
       }
       const name = parts[parts.length - 1]!;
       if (entry.header.type !== "file" || !FILE_NAME.test(name)) {
         entry.resume();
-        throw (this.failed = this.notBackup(`${JSON.stringify(raw)} is not a plain file`));
+        throw this.fail(this.notBackup(`${JSON.stringify(raw)} is not a plain file`));
       }
       return { name, entry };
     }
