@@ -6,7 +6,11 @@
  * failure notice; then a recovery notice and the alert resolved, listed until acknowledged); the
  * dead man's switch for a schedule whose runs never start; health checks of destinations and projects.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+
+// Each case makes real backups (pg_dump, 4-20 s each on a machine busy with other suites).
+vi.setConfig({ testTimeout: 300_000, hookTimeout: 120_000 });
+
 import { type S3TestServer, startS3Server } from "../../../../packages/storage/test/servers/s3-server.ts";
 import { ManualClock } from "../../src/server/schedules/clock.ts";
 import { type SmtpReceiver, signatureValid, startSmtpReceiver, startWebhookReceiver, type WebhookReceiver } from "./receivers.ts";

@@ -4,7 +4,11 @@
  * run twice (the backup rows are counted), while both take part in the work.
  */
 import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+
+// Each case makes real backups (pg_dump, 4-20 s each on a machine busy with other suites).
+vi.setConfig({ testTimeout: 300_000, hookTimeout: 120_000 });
+
 import { createDatabase, dropDatabase, uniqueName } from "../../../../packages/backup-core/test/helpers/pg.ts";
 import { ManualClock } from "../../src/server/schedules/clock.ts";
 import {

@@ -8,7 +8,11 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+
+// Each case makes real backups (pg_dump, 4-20 s each on a machine busy with other suites).
+vi.setConfig({ testTimeout: 300_000, hookTimeout: 120_000 });
+
 import { ManualClock } from "../../src/server/schedules/clock.ts";
 import {
   addProject,
