@@ -41,6 +41,10 @@ describe("keys: boundaries", () => {
     }
   });
 
+  it("an empty key is named as such, not as an empty segment", () => {
+    expect(() => validateKey("", DEST)).toThrow(`${DEST}: invalid object key "": the key is empty`);
+  });
+
   it("a prefix is checked up to its last character", () => {
     expect(code(() => validatePrefix("db\u0000", DEST))).toBe("INVALID_KEY");
     expect(code(() => validatePrefix("db/..", DEST))).toBe("INVALID_KEY");
