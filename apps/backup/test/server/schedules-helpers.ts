@@ -41,6 +41,9 @@ export async function startClockedServer(
     ...t,
     clock,
     async advance(by) {
+      // A cycle still in flight (one a schedule change woke) arms its timer only when it ends; moving
+      // the clock before that would let the due time pass unseen and be caught up late.
+      await sch.cycled();
       clock.advance(by);
       await sch.settle();
     },

@@ -59,6 +59,8 @@ describe("PostgreSQL metadata", () => {
     // Three due times, both servers waking at each at once.
     for (const minute of [1, 2, 3]) {
       const due = new Date(`2026-08-01T00:0${minute}:00Z`);
+      // Both loops idle with their timers armed before time moves (see ClockedServer.advance).
+      await Promise.all([a.settle(), b.settle()]);
       a.clock.advance(due);
       b.clock.advance(due);
       await Promise.all([a.settle(), b.settle()]);
