@@ -198,6 +198,7 @@ export async function restoreToTime(options: RestoreToTimeOptions & { plan?: Res
     let stopped = false;
     let skipping = false;
     let pending: ChangeLine[] | undefined;
+    let malformed = false;
     try {
       const stream = await openPart(
         { destination: options.destination, folder: `${changesPrefix(options.name).slice(0, -1)}` },
@@ -211,7 +212,16 @@ export async function restoreToTime(options: RestoreToTimeOptions & { plan?: Res
       // Read to the end even after the stopping point: the checksum covers the whole file.
       for await (const text of createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY })) {
         if (stopped || !text) continue;
-        const line = JSON.parse(text) as ChangeLine;
+        let line: ChangeLine;
+        try {
+          line = JSON.parse(text) as ChangeLine;
+        } catch {
+          // A damaged segment can decompress into garbage before gzip's own check at its end: stop
+          // replaying, but read on so the checksum (or the decompressor) reports what is wrong.
+          malformed = true;
+          stopped = true;
+          continue;
+        }
         switch (line.op) {
           case "R":
             sql.relation(line);
@@ -249,6 +259,15 @@ export async function restoreToTime(options: RestoreToTimeOptions & { plan?: Res
             if (!skipping) pending?.push(line);
         }
       }
+      if (malformed) {
+        throw new BackupReadError(
+          "DECOMPRESSION_FAILED",
+          `${segment.manifest.file} holds a line that is not JSON: the segment is damaged`,
+          {
+            file: segment.manifest.file,
+          },
+        );
+      }
     } catch (error) {
       if (BackupReadError.is(error) && ["CHECKSUM_MISMATCH", "DECOMPRESSION_FAILED", "FILE_MISSING"].includes(error.code)) {
         throw new BackupReadError(
@@ -256,16 +275,6 @@ export async function restoreToTime(options: RestoreToTimeOptions & { plan?: Res
           `${error.message}. The change archive of ${options.name} is intact only up to ${reachableBefore(segment)}; ` +
             `restore with --to-time ${reachableBefore(segment)} (or from another destination). Nothing was changed on the target`,
           { cause: error, file: segment.manifest.file },
-        );
-      }
-      if (error instanceof SyntaxError) {
-        throw new BackupReadError(
-          "DECOMPRESSION_FAILED",
-          `${segment.manifest.file} holds a line that is not JSON: the segment is damaged`,
-          {
-            cause: error,
-            file: segment.manifest.file,
-          },
         );
       }
       throw error;
