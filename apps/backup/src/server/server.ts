@@ -125,7 +125,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     if (recovered.backups || recovered.restores) log.warn(recovered, "marked jobs interrupted by the last stop as failed");
     const defaultEnv = { ...env, LOCAL_STORAGE_PATH: env.LOCAL_STORAGE_PATH || join(config.dataDir, "backups") };
     const spec = destinationFromEnv(defaultEnv);
-    if (spec.type === "local_mapped") await mkdir((spec.config as { basePath: string }).basePath, { recursive: true });
+    if (spec.type === "local_mapped")
+      await mkdir((spec.config as { basePath: string }).basePath, { recursive: true, mode: 0o700 });
     const created = await destinations.ensureDefault(spec).catch((error: Error) => {
       log.warn({ err: error.message }, "the default destination from the environment was not created");
       return undefined;

@@ -197,6 +197,9 @@ describe("secret key at start", () => {
     await first.close();
     const info = await stat(join(dataDir, "secret.key"));
     expect(info.mode & 0o777).toBe(0o600);
+    // The metadata file (users, session hashes, encrypted secrets) and the default backup folder are private too.
+    expect((await stat(join(dataDir, "app.db"))).mode & 0o777).toBe(0o600);
+    expect((await stat(join(dataDir, "backups"))).mode & 0o777).toBe(0o700);
     const { writeFile } = await import("node:fs/promises");
     await writeFile(join(dataDir, "secret.key"), `${randomBytes(32).toString("base64")}\n`, { mode: 0o600 });
     await expect(startServer({ env: testEnv(dataDir, { LOG_LEVEL: "silent" }) })).rejects.toThrow(

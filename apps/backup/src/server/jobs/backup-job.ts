@@ -103,7 +103,7 @@ export function backupJob(deps: BackupDeps, backupId: string): JobBody {
           }
           dest = await deps.destinations.open(record);
         } else {
-          await mkdir(workDir, { recursive: true });
+          await mkdir(workDir, { recursive: true, mode: 0o700 });
           dest = new LocalMappedDestination({ basePath: workDir });
         }
         const rowId = r.id;

@@ -4,7 +4,7 @@
  * journal, foreign keys on; migrations (drizzle-kit's versioned SQL files) run on open. better-sqlite3
  * is synchronous; the repositories stay async so the PostgreSQL store has the same shape.
  */
-import { mkdirSync } from "node:fs";
+import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
@@ -34,7 +34,12 @@ const {
 
 /** Opens (creating if needed) the SQLite file and brings its schema up to date. */
 export function openSqliteStore(file: string): MetadataStore {
-  if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
+  if (file !== ":memory:") {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    // Users, session hashes and encrypted secrets live here: private from the first byte. SQLite gives
+    // the -wal and -shm files the database file's mode.
+    closeSync(openSync(file, "a", 0o600));
+  }
   const sqlite = new Database(file);
   sqlite.pragma("journal_mode = WAL");
   sqlite.pragma("foreign_keys = ON");
