@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
 import { Readable } from "node:stream";
 import { buffer } from "node:stream/consumers";
-import { HeadObjectCommand, ListMultipartUploadsCommand, S3Client } from "@aws-sdk/client-s3";
+import { HeadObjectCommand, ListMultipartUploadsCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StorageError } from "../src/errors.ts";
 import { classifyS3Error, mapS3Error } from "../src/providers/s3/errors.ts";
@@ -17,7 +17,7 @@ import {
   TiB,
 } from "../src/providers/s3/part-size.ts";
 import { S3Destination } from "../src/providers/s3/provider.ts";
-import { describeStorageContract, endlessStream } from "./contract/suite.ts";
+import { describeStorageContract, endlessStream, generatedStream } from "./contract/suite.ts";
 import { type S3TestServer, startS3Server } from "./servers/s3-server.ts";
 
 const BUCKET = "stowage-test";
@@ -73,8 +73,9 @@ async function waitUntil(predicate: () => boolean | Promise<boolean>, ms: number
   }
 }
 
-describeStorageContract("s3", async () => {
-  const server = await startS3Server({ buckets: [BUCKET] });
+describeStorageContract("s3 (Object Lock bucket)", async () => {
+  // The bucket behaves as one with Object Lock: every upload needs Content-MD5 or x-amz-checksum-*.
+  const server = await startS3Server({ buckets: [BUCKET], objectLockBuckets: [BUCKET] });
   const destination = new S3Destination(configFor(server));
   return {
     destination,
@@ -313,4 +314,52 @@ describe("s3 specifics", () => {
       await d.close();
     }
   });
+
+  it("Object Lock bucket: the server refuses an upload without a checksum, and every request of ours has one", async () => {
+    const locked = await startS3Server({ buckets: [BUCKET], objectLockBuckets: [BUCKET] });
+    const raw = new S3Client({
+      endpoint: locked.endpoint,
+      region: "us-east-1",
+      forcePathStyle: true,
+      credentials: { accessKeyId: locked.accessKeyId, secretAccessKey: locked.secretAccessKey },
+      // As the provider runs it: no SDK checksum for PutObject (the SDK's default would add a CRC32).
+      requestChecksumCalculation: "WHEN_REQUIRED",
+      maxAttempts: 1,
+    });
+    const d = new S3Destination(configFor(locked));
+    try {
+      // What S3 does with Object Lock, and what the provider did before it sent Content-MD5.
+      const refused = await raw
+        .send(new PutObjectCommand({ Bucket: BUCKET, Key: "plain.txt", Body: "no checksum" }))
+        .catch((e: unknown) => e as { name?: string; message?: string });
+      expect(refused).toMatchObject({ name: "InvalidRequest" });
+      expect((refused as Error).message).toContain("Content-MD5 OR x-amz-checksum-");
+      // A wrong Content-MD5 is refused too: the header is checked, not merely required.
+      const wrong = await raw
+        .send(new PutObjectCommand({ Bucket: BUCKET, Key: "wrong.txt", Body: "abc", ContentMD5: "AAAAAAAAAAAAAAAAAAAAAA==" }))
+        .catch((e: unknown) => e as { name?: string });
+      expect(wrong).toMatchObject({ name: "BadDigest" });
+
+      const small = await d.upload(Readable.from([Buffer.from("one part")]), "locked/small.txt");
+      const { stream, sha256 } = generatedStream(12 * MiB + 7, 4);
+      const big = await d.upload(stream, "locked/big.bin");
+      expect(big.sha256).toBe(sha256);
+      expect((await buffer(await d.download("locked/big.bin"))).length).toBe(12 * MiB + 7);
+      expect((await d.stat("locked/small.txt")).size).toBe(8);
+      const log = (await (await fetch(`${locked.endpoint}/__stowage/requests`)).json()) as Array<{
+        op: string;
+        key: string;
+        contentMd5: boolean;
+        status: number;
+      }>;
+      const ours = log.filter((r) => r.key === small.storagePath || r.key === big.storagePath);
+      const writes = ours.filter((r) => ["PutObject", "UploadPart", "CompleteMultipartUpload"].includes(r.op));
+      expect(writes.map((r) => r.op)).toEqual(["PutObject", "UploadPart", "UploadPart", "UploadPart", "CompleteMultipartUpload"]);
+      expect(writes.every((r) => r.contentMd5 && r.status === 200)).toBe(true);
+    } finally {
+      raw.destroy();
+      await d.close();
+      await locked.stop();
+    }
+  }, 120_000);
 });

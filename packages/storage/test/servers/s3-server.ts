@@ -69,10 +69,17 @@ function waitForExit(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once("exit", () => resolve()));
 }
 
-/** Starts s3rver in a child process with `buckets` created. */
-export async function startS3Server(options: { buckets: string[] }): Promise<S3TestServer> {
+/**
+ * Starts s3rver in a child process with `buckets` created. Those also in `objectLockBuckets` refuse
+ * uploads without Content-MD5 or an x-amz-checksum-* header, as S3 buckets with Object Lock do.
+ */
+export async function startS3Server(options: { buckets: string[]; objectLockBuckets?: string[] }): Promise<S3TestServer> {
   const directory = await mkdtemp(join(tmpdir(), "stowage-s3rver-"));
-  const env = { S3RVER_DIR: directory, S3RVER_BUCKETS: options.buckets.join(",") };
+  const env = {
+    S3RVER_DIR: directory,
+    S3RVER_BUCKETS: options.buckets.join(","),
+    S3RVER_OBJECT_LOCK_BUCKETS: (options.objectLockBuckets ?? []).join(","),
+  };
   let { child, port } = await spawnChild({ ...env, S3RVER_PORT: "0" });
   return {
     endpoint: `http://127.0.0.1:${port}`,

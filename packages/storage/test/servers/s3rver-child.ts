@@ -9,10 +9,19 @@
  * - ListMultipartUploads (`GET /bucket?uploads`), which s3rver answers with 501, so tests can see
  *   that no upload was left pending.
  * For the multipart tests it also keeps a log of the requests it answered and can fail a part:
- * - `GET /__stowage/requests`: JSON list of { op, method, key, partNumber, contentLength, chunked, status };
+ * - `GET /__stowage/requests`: JSON list of { op, method, key, partNumber, contentLength, chunked,
+ *   contentMd5, checksumHeader, status };
  * - `POST /__stowage/fail-next-part?status=500&code=InternalError`: the next UploadPart gets that answer.
  * (`__stowage` cannot be a bucket name, so these never shadow S3 requests.)
- * Env: S3RVER_PORT (0 = any free port), S3RVER_DIR, S3RVER_BUCKETS (comma-separated, created at start).
+ * Buckets named in S3RVER_OBJECT_LOCK_BUCKETS behave as buckets with Object Lock (default retention) do
+ * on AWS: PutObject and UploadPart without `Content-MD5` or an `x-amz-checksum-*` header get 400
+ * InvalidRequest ("Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with
+ * Object Lock parameters", S3 API reference for PutObject/UploadPart; aws-sdk-php#1694, cyberduck#15557).
+ * A Content-MD5 is checked on every request to any bucket (s3rver ignores it): it is compared with the
+ * MD5 s3rver computed of the bytes it stored (its ETag), and a mismatch answers 400 BadDigest, as S3 does.
+ * (The mismatching part or object stays on s3rver's disk; the client never gets its ETag.)
+ * Env: S3RVER_PORT (0 = any free port), S3RVER_DIR, S3RVER_BUCKETS (comma-separated, created at start),
+ * S3RVER_OBJECT_LOCK_BUCKETS (comma-separated, a subset of S3RVER_BUCKETS).
  * Prints `READY <port>` on stdout once listening; exits when its stdin closes (the parent died).
  */
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
@@ -38,6 +47,7 @@ const port = Number(process.env.S3RVER_PORT ?? 0);
 const directory = process.env.S3RVER_DIR;
 if (!directory) throw new Error("S3RVER_DIR is required");
 const buckets = (process.env.S3RVER_BUCKETS ?? "").split(",").filter(Boolean);
+const objectLockBuckets = new Set((process.env.S3RVER_OBJECT_LOCK_BUCKETS ?? "").split(",").filter(Boolean));
 
 const escapeUri = (s: string) =>
   encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
@@ -127,6 +137,10 @@ interface LoggedRequest {
   partNumber?: number;
   contentLength?: number;
   chunked: boolean;
+  /** A Content-MD5 header was sent. */
+  contentMd5: boolean;
+  /** The name of an `x-amz-checksum-*` header that was sent, if any (not `-algorithm`). */
+  checksumHeader?: string;
   status?: number;
 }
 
@@ -162,6 +176,28 @@ function control(req: IncomingMessage, res: ServerResponse, url: URL): boolean {
   return false;
 }
 
+/**
+ * Answers 400 BadDigest instead of s3rver's success when the Content-MD5 sent does not match the MD5
+ * of what s3rver stored (its ETag). Koa sets the ETag header and then calls `res.end()`: the check runs
+ * there, before anything is written.
+ */
+function checkContentMd5(req: IncomingMessage, res: ServerResponse): void {
+  const sent = Buffer.from(String(req.headers["content-md5"]), "base64").toString("hex");
+  const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+  res.end = ((...args: unknown[]) => {
+    const etag = String(res.getHeader("etag") ?? "").replace(/"/g, "");
+    if (!res.headersSent && res.statusCode === 200 && etag && etag !== sent) {
+      const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>BadDigest</Code><Message>The Content-MD5 you specified did not match what we received.</Message></Error>`;
+      res.statusCode = 400;
+      res.removeHeader("etag");
+      res.setHeader("content-type", "application/xml");
+      res.setHeader("content-length", Buffer.byteLength(body));
+      return end(body);
+    }
+    return end(...args);
+  }) as ServerResponse["end"];
+}
+
 async function main(): Promise<void> {
   const s3rver = new S3rver({
     directory,
@@ -186,6 +222,8 @@ async function main(): Promise<void> {
       partNumber: url.searchParams.has("partNumber") ? Number(url.searchParams.get("partNumber")) : undefined,
       contentLength: req.headers["content-length"] === undefined ? undefined : Number(req.headers["content-length"]),
       chunked: /chunked/i.test(String(req.headers["transfer-encoding"] ?? "")),
+      contentMd5: typeof req.headers["content-md5"] === "string",
+      checksumHeader: Object.keys(req.headers).find((h) => h.startsWith("x-amz-checksum-") && h !== "x-amz-checksum-algorithm"),
     };
     requestLog.push(entry);
     res.once("finish", () => {
@@ -210,6 +248,17 @@ async function main(): Promise<void> {
     }
     const [, bucket = "", ...rest] = url.pathname.split("/");
     const keyParts = rest.filter(Boolean);
+    const writesData = entry.op === "PutObject" || entry.op === "UploadPart";
+    if (writesData && objectLockBuckets.has(decodeURIComponent(bucket)) && !entry.contentMd5 && !entry.checksumHeader) {
+      req.resume();
+      return xmlError(
+        res,
+        400,
+        "InvalidRequest",
+        "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with Object Lock parameters",
+      );
+    }
+    if (writesData && entry.contentMd5) checkContentMd5(req, res);
     if (validBucket(bucket)) {
       if (req.method === "DELETE" && keyParts.length > 0 && url.searchParams.has("uploadId")) {
         return void abortMultipartUpload(res, bucket, url.searchParams.get("uploadId") ?? "").catch((e: Error) =>

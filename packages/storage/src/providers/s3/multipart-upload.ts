@@ -12,7 +12,18 @@
  * On any failure (a part, the source, the caller's AbortSignal) the requests in flight are cancelled
  * and AbortMultipartUpload is sent, so no parts are left billed; the spool folder is always removed.
  * A failed part is retried from its file (the SDK cannot retry a streamed body itself).
+ *
+ * Checksums: buckets with Object Lock refuse PutObject and UploadPart without `Content-MD5` or an
+ * `x-amz-checksum-*` header ("Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object
+ * requests with Object Lock parameters"; S3 API reference, PutObject and UploadPart; aws-sdk-php#1694).
+ * AWS SDK v3 (3.1175 here) adds a CRC32 only with `requestChecksumCalculation: "WHEN_SUPPORTED"`, and
+ * for a streamed body it sends it as an aws-chunked trailer, which R2 and MinIO reject, so the client
+ * runs with "WHEN_REQUIRED" and sends nothing for these operations. Instead every part and the single
+ * PUT carry the Content-MD5 computed while spooling (spool.ts), which AWS, R2 and MinIO all check, and
+ * the CompleteMultipartUpload request carries the Content-MD5 of its XML part list (a common request
+ * header S3 verifies), so no request of an upload goes out without a checksum.
  */
+import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { unlink } from "node:fs/promises";
 import type { Readable } from "node:stream";
@@ -209,6 +220,7 @@ class SpooledUpload {
           PartNumber: part.partNumber,
           Body: createReadStream(part.path, { highWaterMark: READ_CHUNK_BYTES }),
           ContentLength: part.size,
+          ContentMD5: part.contentMd5,
         }),
     );
     this.completed[part.partNumber - 1] = { PartNumber: part.partNumber, ETag: answer.ETag };
@@ -225,6 +237,7 @@ class SpooledUpload {
           Key: key,
           Body: createReadStream(part.path, { highWaterMark: READ_CHUNK_BYTES }),
           ContentLength: part.size,
+          ContentMD5: part.contentMd5,
           ContentType: contentType,
           Metadata: metadata,
         }),
@@ -284,7 +297,14 @@ class SpooledUpload {
     const answer = await this.send(async (attempt) => {
       try {
         return await client.send(
-          new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
+          withBodyMd5(
+            new CompleteMultipartUploadCommand({
+              Bucket: bucket,
+              Key: key,
+              UploadId: uploadId,
+              MultipartUpload: { Parts: parts },
+            }),
+          ),
         );
       } catch (error) {
         // A retried Complete whose first attempt succeeded (the answer was lost) gets NoSuchUpload: the
@@ -313,4 +333,23 @@ class SpooledUpload {
     // error is what the caller needs (a bucket lifecycle rule cleans up incomplete uploads).
     await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId })).catch(() => undefined);
   }
+}
+
+/**
+ * Adds `Content-MD5` of the serialized request body (the CompleteMultipartUpload XML, which the SDK
+ * builds as a string) before the request is signed: the "build" step runs after serialization and
+ * before signing.
+ */
+function withBodyMd5<C extends CompleteMultipartUploadCommand>(command: C): C {
+  command.middlewareStack.add(
+    (next) => async (args) => {
+      const request = args.request as { headers?: Record<string, string>; body?: unknown };
+      if (request.headers && typeof request.body === "string") {
+        request.headers["content-md5"] = createHash("md5").update(request.body).digest("base64");
+      }
+      return next(args);
+    },
+    { step: "build", name: "stowageCompleteContentMd5" },
+  );
+  return command;
 }

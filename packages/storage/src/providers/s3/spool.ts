@@ -5,7 +5,10 @@
  * parts held in RAM cost ≈ 600 MiB with lib-storage), and a failed part can be sent again from the file.
  * Files are private: the directory is created with mode 0700 by mkdtemp and each file with 0600,
  * because they hold backup bytes (possibly unencrypted dumps).
+ * Each part's MD5 is computed while it is written, for the Content-MD5 header that buckets with
+ * Object Lock require (see multipart-upload.ts): no second read of the file.
  */
+import { createHash, type Hash } from "node:crypto";
 import { createWriteStream, type WriteStream } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
@@ -73,6 +76,8 @@ export class SpoolFile {
   /** Bytes written so far. */
   size = 0;
   private writeError: unknown;
+  private readonly md5: Hash = createHash("md5");
+  private md5Base64: string | undefined;
 
   constructor(
     private readonly spoolDir: string,
@@ -89,6 +94,7 @@ export class SpoolFile {
   async write(chunk: Buffer): Promise<void> {
     this.throwIfBroken();
     this.size += chunk.length;
+    this.md5.update(chunk);
     if (!this.stream.write(chunk)) {
       await new Promise<void>((resolve) => {
         const done = () => {
@@ -112,6 +118,12 @@ export class SpoolFile {
       this.writeError ??= error;
     }
     this.throwIfBroken();
+  }
+
+  /** Base64 MD5 of the bytes written (RFC 1864, the Content-MD5 header's form); final once written. */
+  get contentMd5(): string {
+    this.md5Base64 ??= this.md5.digest("base64");
+    return this.md5Base64;
   }
 
   /** Closes without waiting for pending data: used when the upload is being torn down. */
