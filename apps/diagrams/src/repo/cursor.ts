@@ -39,7 +39,10 @@ function isTimestampText(text: string): boolean {
     number,
     number,
   ];
-  const date = new Date(Date.UTC(year, month - 1, day));
+  // setUTCFullYear, not Date.UTC: Date.UTC reads years 0-99 as 1900-1999, so a cursor at 0001-01-01
+  // (a valid PostgreSQL timestamp) would be refused as a bad calendar day.
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
   return (
     year >= 1 &&
     date.getUTCFullYear() === year &&

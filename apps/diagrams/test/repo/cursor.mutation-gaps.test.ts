@@ -86,6 +86,15 @@ describe("cursor", () => {
     expect(decodeCursor(raw(["2026-01-01 00:00:00+15", ID])).id).toBe(ID);
   });
 
+  it("accepts the years 0001-0099 PostgreSQL writes with four digits (Date.UTC would read them as 1900-1999)", () => {
+    for (const ts of ["0001-01-01 00:00:00+00", "0004-02-29 12:00:00+00", "0099-12-31 23:59:59.999999+00"]) {
+      expect(decodeCursor(raw([ts, ID])).updatedAt).toBe(ts);
+    }
+    // The proleptic Gregorian calendar holds there too: 0100 is not a leap year, 0003 neither.
+    rejects(raw(["0100-02-29 00:00:00+00", ID]));
+    rejects(raw(["0003-02-29 00:00:00+00", ID]));
+  });
+
   it("refuses a timestamp text longer than 64 characters and bad shapes", () => {
     rejects(raw([`2026-01-01 00:00:00+00${":00".repeat(20)}`, ID]));
     rejects(raw(["2026-01-01 00:00:00+00", "not-a-uuid"]));
