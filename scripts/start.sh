@@ -12,5 +12,7 @@ ensure_debian_packages
 npm run build --silent -w @stowage/backup
 # The web UI (apps/backup/web/dist), served by `stowage serve` at /.
 npm run build:web --silent -w @stowage/backup
+# The diagram web app (apps/diagrams/web/dist), served by `stowage-diagrams` at /.
+npm run build:web --silent -w @stowage/diagrams
 mkdir -p "${STOWAGE_DATA_DIR:-data}"
 exec node apps/backup/bin/stowage.js serve "$@"

@@ -15,6 +15,8 @@ fi
 npm run build --silent -w @stowage/backup
 # The web UI (apps/backup/web/dist), served by `stowage serve` at /.
 npm run build:web --silent -w @stowage/backup
+# The diagram web app (apps/diagrams/web/dist), served by `stowage-diagrams` at /.
+npm run build:web --silent -w @stowage/diagrams
 trap 'stop_throwaway_postgres; stop_logical_postgres' EXIT
 ensure_postgres
 ensure_logical_postgres
@@ -24,5 +26,6 @@ npx biome ci .
 echo "==> typecheck (tsc --noEmit)"
 npx tsc --noEmit -p tsconfig.json
 npx tsc --noEmit -p apps/backup/web/tsconfig.json
+npx tsc --noEmit -p apps/diagrams/web/tsconfig.json
 echo "==> tests (vitest)"
 npx vitest run "$@"

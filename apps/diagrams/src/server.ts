@@ -8,7 +8,7 @@
 import { serve } from "@hono/node-server";
 import { Redis } from "ioredis";
 import pino, { type Logger } from "pino";
-import { createApp } from "./app.ts";
+import { createApp, routeGroups } from "./app.ts";
 import { loadOrCreateSecret } from "./auth/secret.ts";
 import { createTokenService } from "./auth/tokens.ts";
 import { type BpmnWork, createBpmnPool, defaultBpmnThreads, inThreadBpmn } from "./bpmn/pool.ts";
@@ -17,6 +17,7 @@ import { loadConfig, type ServiceConfig } from "./config.ts";
 import { createDatabase } from "./db/create-database.ts";
 import type { Database } from "./db/database.ts";
 import { createRateLimiter } from "./http/rate-limit.ts";
+import { withWebApp } from "./http/web-app.ts";
 import { loadObjectsConfig } from "./objects/config.ts";
 import { createObjectServices, type ObjectServices } from "./objects/services.ts";
 import { objectRouteGroups, withObjectHooks } from "./objects/wiring.ts";
@@ -64,6 +65,7 @@ export async function startServer(config: ServiceConfig, logger: Logger): Promis
       );
     }
     const tokens = createTokenService({ secret, jwksUrl: config.jwksUrl, issuer: config.jwtIssuer, localSignup });
+    const extraGroups = objectRouteGroups(objects);
     const app = createApp(
       {
         db,
@@ -76,9 +78,11 @@ export async function startServer(config: ServiceConfig, logger: Logger): Promis
         trustProxy: config.trustProxy,
         diffCache: sharedDiffCache(objects.cache),
       },
-      objectRouteGroups(objects),
+      extraGroups,
     );
-    const fetch = withObjectHooks(app.fetch, objects);
+    // The web app at `/` (web/dist), never in front of an API route: every group's prefix stays the API's.
+    const apiPrefixes = [...new Set([...routeGroups, ...extraGroups].map((g) => g.path)), "/openapi.json"];
+    const fetch = withWebApp(withObjectHooks(app.fetch, objects), { apiPrefixes, publicUrl: config.publicUrl });
     const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
       const s = serve({ fetch, port: config.port, hostname: config.host }, () => resolve(s));
       s.once("error", reject);

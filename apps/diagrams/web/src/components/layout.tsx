@@ -1,0 +1,192 @@
+/**
+ * @module components/layout
+ * The app shell: a header with the brand, the main navigation and the user menu, and the page below
+ * it. At phone widths the navigation moves to a second row under the header. Pages wrap their content
+ * in <PageContainer> (centred, padded); the modeler renders edge to edge without it.
+ */
+import * as Menu from "@radix-ui/react-dropdown-menu";
+import { ChevronDown, Gauge, Home, LogOut, type LucideIcon, Trash2, Workflow } from "lucide-react";
+import type { ReactNode } from "react";
+import { Link, NavLink, Outlet, useNavigate } from "react-router-dom";
+import { messageOf } from "../lib/api.ts";
+import { useMe, useSignOut } from "../lib/queries.ts";
+import { Button, cn } from "./ui.ts";
+
+interface NavItem {
+  to: string;
+  label: string;
+  icon: LucideIcon;
+}
+
+const NAV: NavItem[] = [
+  { to: "/", label: "Home", icon: Home },
+  { to: "/trash", label: "Trash", icon: Trash2 },
+  { to: "/plan", label: "Plan and storage", icon: Gauge },
+];
+
+function NavLinks({ className }: { className?: string }) {
+  return (
+    <ul className={cn("flex items-center gap-1", className)}>
+      {NAV.map((item) => (
+        <li key={item.to}>
+          <NavLink
+            to={item.to}
+            end={item.to === "/"}
+            className={({ isActive }) =>
+              cn(
+                "flex items-center gap-2 rounded-md px-2.5 py-1.5 text-sm font-medium whitespace-nowrap outline-none focus-visible:ring-2 focus-visible:ring-ring",
+                isActive ? "bg-primary/10 text-foreground" : "text-muted-foreground hover:bg-accent hover:text-foreground",
+              )
+            }
+          >
+            <item.icon className="size-4 shrink-0" aria-hidden />
+            {item.label}
+          </NavLink>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+export function Brand() {
+  return (
+    <Link
+      to="/"
+      className="flex items-center gap-2 rounded-md text-base font-semibold tracking-tight outline-none focus-visible:ring-2 focus-visible:ring-ring"
+    >
+      <span className="flex size-7 items-center justify-center rounded-md bg-primary text-primary-foreground">
+        <Workflow className="size-4" aria-hidden />
+      </span>
+      <span>Stowage Diagrams</span>
+    </Link>
+  );
+}
+
+function UserMenu() {
+  const me = useMe();
+  const signOut = useSignOut();
+  const navigate = useNavigate();
+  const email = me.data?.email ?? (me.error ? messageOf(me.error) : "…");
+  return (
+    <Menu.Root>
+      <Menu.Trigger asChild>
+        <Button variant="ghost" size="sm" className="max-w-[11rem] gap-1.5" aria-label={`Account menu (${email})`}>
+          <span
+            aria-hidden
+            className="flex size-6 shrink-0 items-center justify-center rounded-full bg-secondary text-xs font-semibold uppercase"
+          >
+            {(me.data?.email ?? "?").slice(0, 1)}
+          </span>
+          <span className="hidden truncate sm:inline">{email}</span>
+          <ChevronDown className="size-3.5 shrink-0" aria-hidden />
+        </Button>
+      </Menu.Trigger>
+      <Menu.Portal>
+        <Menu.Content
+          align="end"
+          sideOffset={6}
+          className="z-50 min-w-56 rounded-lg border bg-popover p-1 text-popover-foreground shadow-lg outline-none"
+        >
+          <Menu.Label className="px-2 py-1.5 text-sm">
+            <span className="block truncate font-medium">{email}</span>
+            <span className="text-xs text-muted-foreground">{me.data ? `${me.data.plan} plan` : null}</span>
+          </Menu.Label>
+          <Menu.Separator className="my-1 h-px bg-border" />
+          <Menu.Item
+            className="flex cursor-default items-center gap-2 rounded-md px-2 py-1.5 text-sm outline-none data-[highlighted]:bg-accent"
+            onSelect={() => navigate("/plan")}
+          >
+            <Gauge className="size-4" aria-hidden /> Plan and storage
+          </Menu.Item>
+          <Menu.Item
+            className="flex cursor-default items-center gap-2 rounded-md px-2 py-1.5 text-sm outline-none data-[highlighted]:bg-accent"
+            onSelect={() => {
+              signOut();
+              navigate("/signin");
+            }}
+          >
+            <LogOut className="size-4" aria-hidden /> Sign out
+          </Menu.Item>
+        </Menu.Content>
+      </Menu.Portal>
+    </Menu.Root>
+  );
+}
+
+/** The signed-in shell; the routes render into its <Outlet />. */
+export function Layout() {
+  return (
+    <div className="flex min-h-dvh flex-col">
+      <a
+        href="#main"
+        className="sr-only focus:not-sr-only focus:fixed focus:top-2 focus:left-2 focus:z-50 focus:rounded-md focus:bg-card focus:px-3 focus:py-2"
+      >
+        Skip to content
+      </a>
+      <header className="sticky top-0 z-40 border-b bg-card/95 backdrop-blur">
+        <div className="mx-auto flex h-14 w-full max-w-6xl items-center justify-between gap-3 px-3 sm:px-6">
+          <Brand />
+          <nav aria-label="Main" className="hidden md:block">
+            <NavLinks />
+          </nav>
+          <UserMenu />
+        </div>
+        <nav aria-label="Main (compact)" className="overflow-x-auto border-t px-2 py-1 md:hidden">
+          <NavLinks />
+        </nav>
+      </header>
+      <main id="main" className="flex min-w-0 flex-1 flex-col">
+        <Outlet />
+      </main>
+    </div>
+  );
+}
+
+/** The usual page frame: centred, padded, with room at the bottom. */
+export function PageContainer({ children, className }: { children: ReactNode; className?: string }) {
+  return <div className={cn("mx-auto w-full max-w-6xl min-w-0 px-3 py-5 sm:px-6 lg:py-8", className)}>{children}</div>;
+}
+
+export function PageHeader({ title, description, actions }: { title: ReactNode; description?: ReactNode; actions?: ReactNode }) {
+  return (
+    <div className="mb-5 flex flex-wrap items-end justify-between gap-3">
+      <div className="min-w-0">
+        <h1 className="text-2xl font-semibold tracking-tight break-words">{title}</h1>
+        {description ? <p className="mt-1 text-sm text-muted-foreground">{description}</p> : null}
+      </div>
+      {actions ? <div className="flex flex-wrap gap-2">{actions}</div> : null}
+    </div>
+  );
+}
+
+/** Placeholder blocks with the height of the real content, so nothing jumps when data arrives. */
+export function Skeleton({ className }: { className?: string }) {
+  return <div className={cn("animate-pulse rounded-md bg-muted", className)} aria-hidden />;
+}
+
+export function EmptyState({ icon: Icon, title, children }: { icon: LucideIcon; title: string; children?: ReactNode }) {
+  return (
+    <div className="flex flex-col items-center gap-2 rounded-xl border border-dashed px-4 py-10 text-center">
+      <Icon className="size-8 text-muted-foreground" aria-hidden />
+      <p className="font-medium">{title}</p>
+      {children ? <div className="text-sm text-muted-foreground">{children}</div> : null}
+    </div>
+  );
+}
+
+/** An API error shown as its own message, with a retry when the read can be repeated. */
+export function ErrorState({ error, onRetry }: { error: unknown; onRetry?: () => void }) {
+  return (
+    <div
+      role="alert"
+      className="flex flex-wrap items-center justify-between gap-3 rounded-xl border border-destructive/40 bg-destructive/10 px-4 py-3 text-sm"
+    >
+      <span className="text-destructive">{messageOf(error)}</span>
+      {onRetry ? (
+        <Button size="sm" variant="outline" onClick={onRetry}>
+          Try again
+        </Button>
+      ) : null}
+    </div>
+  );
+}

@@ -1,0 +1,264 @@
+/**
+ * @module lib/api
+ * The one way the diagram UI talks to `stowage-diagrams`: same-origin fetch with the signed-in user's
+ * bearer token, JSON in and out, and every failure turned into an ApiError carrying the service's
+ * `{ error: { code, message } }` and the HTTP status. A 401 on a request that carried a token means
+ * the token expired: the session is dropped and the app goes back to the sign-in page.
+ *
+ * The API keeps its own paths (no `/api` prefix): `/auth`, `/projects`, `/diagrams`, … (see
+ * GET /openapi.json). Types here mirror the service's answers; hooks live in lib/queries.ts.
+ */
+import { clearSession, currentToken } from "./session.ts";
+
+export class ApiError extends Error {
+  override readonly name = "ApiError";
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export async function parseError(response: Response): Promise<ApiError> {
+  let body: unknown = null;
+  try {
+    body = await response.json();
+  } catch {}
+  const error = body && typeof body === "object" && "error" in body ? (body as { error: unknown }).error : null;
+  if (error && typeof error === "object") {
+    const e = error as Record<string, unknown>;
+    return new ApiError(
+      response.status,
+      typeof e.code === "string" ? e.code : "ERROR",
+      typeof e.message === "string" ? e.message : `${response.status} ${response.statusText}`.trim(),
+    );
+  }
+  if (response.status === 502 || response.status === 503 || response.status === 504) {
+    return new ApiError(response.status, "UNAVAILABLE", "The diagram service is not answering. Is stowage-diagrams running?");
+  }
+  return new ApiError(response.status, "ERROR", `${response.status} ${response.statusText}`.trim());
+}
+
+let onUnauthorized: (() => void) | null = null;
+/** Called when a request with a token answers 401 (expired or revoked): the app shows the sign-in page. */
+export function setUnauthorizedHandler(handler: (() => void) | null): void {
+  onUnauthorized = handler;
+}
+
+export type Method = "GET" | "POST" | "PATCH" | "PUT" | "DELETE";
+
+export interface RequestOptions extends Omit<RequestInit, "method" | "body"> {
+  /** Send without the token (sign-in, sign-up, public reads). */
+  anonymous?: boolean;
+}
+
+/**
+ * The raw response of a request that succeeded (2xx); anything else throws ApiError. For bodies that
+ * are not JSON: XML, images, downloads. `body` may be a FormData, a Blob/string (sent as is) or any
+ * JSON value.
+ */
+export async function apiFetch(method: Method, path: string, body?: unknown, options: RequestOptions = {}): Promise<Response> {
+  const { anonymous, ...init } = options;
+  const headers = new Headers(init.headers);
+  if (!headers.has("Accept")) headers.set("Accept", "application/json");
+  const token = anonymous ? null : currentToken();
+  if (token) headers.set("Authorization", `Bearer ${token}`);
+  let payload: BodyInit | undefined;
+  if (body instanceof FormData || body instanceof Blob || typeof body === "string") payload = body;
+  else if (body !== undefined) {
+    headers.set("Content-Type", "application/json");
+    payload = JSON.stringify(body);
+  }
+  let response: Response;
+  try {
+    response = await fetch(path, { ...init, method, headers, body: payload });
+  } catch (error) {
+    if (error instanceof DOMException && error.name === "AbortError") throw error;
+    throw new ApiError(0, "NETWORK", "Cannot reach the diagram service. Check your connection and try again.");
+  }
+  if (!response.ok) {
+    const error = await parseError(response);
+    if (error.status === 401 && token) {
+      clearSession();
+      onUnauthorized?.();
+    }
+    throw error;
+  }
+  return response;
+}
+
+/** A JSON request; 204 answers undefined. */
+export async function request<T>(method: Method, path: string, body?: unknown, options?: RequestOptions): Promise<T> {
+  const response = await apiFetch(method, path, body, options);
+  if (response.status === 204) return undefined as T;
+  const text = await response.text();
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+export const api = {
+  get: <T>(path: string, options?: RequestOptions) => request<T>("GET", path, undefined, options),
+  post: <T>(path: string, body?: unknown, options?: RequestOptions) => request<T>("POST", path, body ?? {}, options),
+  put: <T>(path: string, body: unknown, options?: RequestOptions) => request<T>("PUT", path, body, options),
+  patch: <T>(path: string, body: unknown, options?: RequestOptions) => request<T>("PATCH", path, body, options),
+  delete: <T = void>(path: string, options?: RequestOptions) => request<T>("DELETE", path, undefined, options),
+};
+
+/** `path?k=v&…` with undefined/empty values left out. */
+export function withQuery(path: string, query: Record<string, string | number | boolean | null | undefined>): string {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null && v !== "") params.set(k, String(v));
+  const s = params.toString();
+  return s ? `${path}?${s}` : path;
+}
+
+/** Message for any thrown value, for toasts and form errors: an API error's own message. */
+export function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+// ── The service's answers ───────────────────────────────────────────────────────────────────────
+
+export type Plan = "FREE" | "PRO" | "ENTERPRISE";
+export type Role = "viewer" | "editor";
+
+export interface Page<T> {
+  items: T[];
+  next_cursor: string | null;
+}
+
+export interface SessionUser {
+  id: string;
+  email: string | null;
+  plan: Plan | string;
+}
+
+export interface AuthAnswer {
+  access_token: string;
+  token_type: "bearer";
+  expires_at: string | number;
+  user: SessionUser;
+}
+
+export interface Profile extends SessionUser {
+  storage_used_bytes: number;
+}
+
+/** GET /auth/config: which ways of signing in this service offers. */
+export interface AuthConfig {
+  local_signup: boolean;
+  /** Tokens from another issuer (Supabase) are accepted: the sign-in page offers to paste one. */
+  external_tokens: boolean;
+}
+
+export interface Project {
+  id: string;
+  profile_id: string;
+  name: string;
+  description: string | null;
+  settings: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+  is_public: boolean;
+  deleted_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** A diagram as lists give it: metadata only, never the XML. */
+export interface DiagramMeta {
+  id: string;
+  project_id: string | null;
+  profile_id: string;
+  title: string;
+  thumbnail_url: string | null;
+  metadata: Record<string, unknown>;
+  version: number;
+  is_public: boolean;
+  xml_bytes: number;
+  deleted_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** GET /diagrams/:id: the one read with the XML. */
+export interface Diagram extends DiagramMeta {
+  bpmn_xml: string;
+}
+
+export interface Collaborator {
+  user_id: string;
+  email: string | null;
+  role: Role;
+  created_at: string;
+  updated_at: string;
+}
+
+/** A pending invitation as the project's owners see it. */
+export interface Invitation {
+  id: string;
+  project_id: string;
+  email: string | null;
+  user_id: string | null;
+  role: Role;
+  created_at: string;
+  updated_at: string;
+}
+
+/** An invitation addressed to the caller (GET /invitations). */
+export interface ReceivedInvitation {
+  id: string;
+  role: Role;
+  project: { id: string; name: string };
+  invited_by: { display_name: string | null; email: string | null } | null;
+  created_at: string;
+}
+
+export interface Attachment {
+  id: string;
+  project_id: string;
+  name: string;
+  size: number;
+  content_type: string;
+  sha256: string;
+  created_by: string | null;
+  created_at: string;
+  url?: string;
+  expiresAt?: string;
+}
+
+export interface ProjectBackup {
+  id: string;
+  project_id: string;
+  size: number;
+  sha256: string;
+  created_at: string;
+  trigger?: string;
+  diagrams?: number;
+  versions?: number;
+  attachments?: number;
+  url?: string;
+  expiresAt?: string;
+}
+
+export interface RestoredProject {
+  project_id: string;
+  diagrams: number;
+  versions: number;
+  attachments: number;
+}
+
+/** GET /usage: the plan's limits (null = unlimited) and what the caller uses of them. */
+export interface Usage {
+  plan: Plan | string;
+  limits: {
+    projects: number | null;
+    diagrams_per_project: number | null;
+    personal_diagrams: number | null;
+    versions_kept: number | null;
+    total_storage_bytes: number | null;
+    export_formats: string[];
+  };
+  used: { projects: number; diagrams: number; versions: number; bytes: number };
+}

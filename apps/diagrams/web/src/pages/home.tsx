@@ -1,0 +1,9 @@
+import { PageContainer, PageHeader } from "../components/layout.tsx";
+
+export function HomePage() {
+  return (
+    <PageContainer>
+      <PageHeader title="Home" />
+    </PageContainer>
+  );
+}

@@ -1,0 +1,9 @@
+import { PageContainer, PageHeader } from "../components/layout.tsx";
+
+export function ProjectSettingsPage() {
+  return (
+    <PageContainer>
+      <PageHeader title="Project settings" />
+    </PageContainer>
+  );
+}

@@ -1,0 +1,9 @@
+import { PageContainer, PageHeader } from "../components/layout.tsx";
+
+export function ProjectPage() {
+  return (
+    <PageContainer>
+      <PageHeader title="Project" />
+    </PageContainer>
+  );
+}

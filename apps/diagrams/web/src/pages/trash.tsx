@@ -1,0 +1,9 @@
+import { PageContainer, PageHeader } from "../components/layout.tsx";
+
+export function TrashPage() {
+  return (
+    <PageContainer>
+      <PageHeader title="Trash" />
+    </PageContainer>
+  );
+}
