@@ -16,6 +16,7 @@ import { diagramRoutes } from "./api/diagrams.ts";
 import { invitationRoutes } from "./api/invitations.ts";
 import { openApiDocument } from "./api/openapi.ts";
 import { projectRoutes } from "./api/projects.ts";
+import { usageRoutes } from "./api/usage.ts";
 import { versionRoutes } from "./api/versions.ts";
 import { ApiError, fromDatabaseError, unauthorized } from "./errors.ts";
 import { JSON_BODY_LIMIT, limitBodies } from "./http/body-limit.ts";
@@ -37,6 +38,7 @@ export const routeGroups: readonly RouteGroup[] = [
   { path: "/invitations", routes: invitationRoutes },
   { path: "/diagrams", routes: diagramRoutes },
   { path: "/diagrams", routes: versionRoutes },
+  { path: "/usage", routes: usageRoutes },
 ];
 
 export function createApp(appDeps: AppDeps, extraGroups: readonly RouteGroup[] = []): Hono<AppEnv> {

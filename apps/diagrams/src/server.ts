@@ -17,7 +17,7 @@ import { loadConfig, type ServiceConfig } from "./config.ts";
 import { createDatabase } from "./db/create-database.ts";
 import type { Database } from "./db/database.ts";
 import { createRateLimiter } from "./http/rate-limit.ts";
-import { withWebApp } from "./http/web-app.ts";
+import { apiPrefixesOf, withWebApp } from "./http/web-app.ts";
 import { loadObjectsConfig } from "./objects/config.ts";
 import { createObjectServices, type ObjectServices } from "./objects/services.ts";
 import { objectRouteGroups, withObjectHooks } from "./objects/wiring.ts";
@@ -77,11 +77,12 @@ export async function startServer(config: ServiceConfig, logger: Logger): Promis
         rateLimiter: createRateLimiter(config.rateLimits, redis),
         trustProxy: config.trustProxy,
         diffCache: sharedDiffCache(objects.cache),
+        externalTokens: config.jwtSecret !== undefined || config.jwksUrl !== undefined,
       },
       extraGroups,
     );
     // The web app at `/` (web/dist), never in front of an API route: every group's prefix stays the API's.
-    const apiPrefixes = [...new Set([...routeGroups, ...extraGroups].map((g) => g.path)), "/openapi.json"];
+    const apiPrefixes = apiPrefixesOf([...routeGroups, ...extraGroups]);
     const fetch = withWebApp(withObjectHooks(app.fetch, objects), { apiPrefixes, publicUrl: config.publicUrl });
     const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
       const s = serve({ fetch, port: config.port, hostname: config.host }, () => resolve(s));

@@ -3,7 +3,8 @@
  * Local sign-up and sign-in of the standalone mode: `POST /auth/signup` and `POST /auth/login` with
  * `{ email, password }`, both answering `{ access_token, token_type, expires_at, user }`. Sign-up
  * inserts an `auth.users` row; the migration's trigger creates the FREE profile in the same
- * transaction. `GET /auth/me` answers the caller's profile.
+ * transaction. `GET /auth/me` answers the caller's profile. `GET /auth/config` tells a sign-in page
+ * which ways in this service offers: local accounts, tokens from Supabase (or both).
  */
 import { type Context, Hono } from "hono";
 import { z } from "zod";
@@ -80,6 +81,8 @@ export function authRoutes(deps: ResolvedDeps): Hono<AppEnv> {
     if (!user || !ok) throw unauthorized("wrong email or password");
     return c.json(await answer({ id: user.id, email: user.email }));
   });
+
+  app.get("/config", (c) => c.json({ local_signup: deps.tokens.issuesTokens, external_tokens: deps.externalTokens === true }));
 
   app.get("/me", async (c) => {
     const claims = requireUser(c);

@@ -28,6 +28,11 @@ export interface AppDeps {
   readonly diffCache?: DiffCache | undefined;
   /** Take the client address from X-Forwarded-For (behind a trusted reverse proxy: TRUST_PROXY=true). */
   readonly trustProxy?: boolean | undefined;
+  /**
+   * Tokens issued elsewhere are accepted (JWT_SECRET shared with Supabase, or JWKS_URL): the web app
+   * then offers to sign in with a pasted Supabase token (GET /auth/config). False with the generated secret.
+   */
+  readonly externalTokens?: boolean | undefined;
 }
 
 /** Deps with every optional part filled in: what route groups receive. */

@@ -1,7 +1,7 @@
 /**
  * @module api/diagrams
  * Diagram routes: create (in a project or the personal space), import a `.bpmn` upload, list
- * (metadata only), get (the one route returning XML), PATCH (rename, move, is_public, metadata,
+ * (metadata only; `q` searches titles), get (the one route returning XML), PATCH (rename, move, is_public, metadata,
  * thumbnail), save new content with optimistic concurrency, soft delete, restore, purge, trash.
  */
 import { type Context, Hono } from "hono";
@@ -76,6 +76,8 @@ export const ImportQuery = z.object({
 
 export const ListDiagramsQuery = PageQuery.extend({
   project_id: z.uuid().optional(),
+  /** Title search: without project_id, over every diagram the caller works with (personal, own and shared projects). */
+  q: z.string().trim().min(1, "q must not be empty").max(200).optional(),
 });
 
 /** JSON escaping can double a document's size; the exact XML size is checked after parsing. */
@@ -133,9 +135,10 @@ export function diagramRoutes(deps: ResolvedDeps): Hono<AppEnv> {
       if (q.project_id) {
         const { rows } = await sql.query("select 1 from public.projects where id = $1 and deleted_at is null", [q.project_id]);
         if (rows.length === 0) throw notFound("project");
-        return diagrams.listDiagrams(sql, { kind: "project", projectId: q.project_id }, q, thumbnailUrl);
+        return diagrams.listDiagrams(sql, { kind: "project", projectId: q.project_id }, { ...q, title: q.q }, thumbnailUrl);
       }
-      return diagrams.listDiagrams(sql, { kind: "personal", userId: claims.sub }, q, thumbnailUrl);
+      const scope = q.q ? ({ kind: "all", userId: claims.sub } as const) : ({ kind: "personal", userId: claims.sub } as const);
+      return diagrams.listDiagrams(sql, scope, { ...q, title: q.q }, thumbnailUrl);
     });
     return c.json(page);
   });

@@ -89,6 +89,35 @@ function build(): object {
             },
           },
         },
+        Usage: {
+          type: "object",
+          required: ["plan", "limits", "used"],
+          properties: {
+            plan: { type: "string", enum: ["FREE", "PRO", "ENTERPRISE"] },
+            limits: {
+              type: "object",
+              description: "null = unlimited",
+              properties: {
+                projects: { type: ["integer", "null"] },
+                diagrams_per_project: { type: ["integer", "null"] },
+                personal_diagrams: { type: ["integer", "null"] },
+                versions_kept: { type: ["integer", "null"], description: "versions kept per diagram" },
+                total_storage_bytes: { type: ["integer", "null"] },
+                export_formats: { type: "array", items: { type: "string" } },
+              },
+            },
+            used: {
+              type: "object",
+              properties: {
+                projects: { type: "integer", description: "live projects I own" },
+                diagrams: { type: "integer", description: "live diagrams of my personal space and my projects" },
+                diagrams_in_trash: { type: "integer" },
+                versions: { type: "integer", description: "versions kept of those diagrams (trash included)" },
+                bytes: { type: "integer", description: "bytes charged to me (XML, versions, exports, attachments, backups)" },
+              },
+            },
+          },
+        },
         Session: {
           type: "object",
           properties: {
@@ -222,6 +251,26 @@ function build(): object {
           responses: { "200": ok("Signed in", ref("Session")), ...errors(400, 401, 403, 413, 429) },
         },
       },
+      "/auth/config": {
+        get: {
+          summary:
+            "How this service signs people in: local accounts (local_signup) and/or tokens from Supabase (external_tokens)",
+          security: [],
+          responses: {
+            "200": ok("Sign-in options", {
+              type: "object",
+              required: ["local_signup", "external_tokens"],
+              properties: { local_signup: { type: "boolean" }, external_tokens: { type: "boolean" } },
+            }),
+          },
+        },
+      },
+      "/usage": {
+        get: {
+          summary: "My plan, its limits (null = unlimited) and what I use: projects, diagrams, versions kept, bytes",
+          responses: { "200": ok("Plan and storage use", ref("Usage")), ...errors(401, 404) },
+        },
+      },
       "/auth/me": { get: { summary: "The caller's profile and plan", responses: { "200": ok("Profile"), ...errors(401) } } },
       "/projects": {
         get: {
@@ -317,8 +366,14 @@ function build(): object {
       },
       "/diagrams": {
         get: {
-          summary: "List diagrams of a project (project_id) or of my personal space; metadata only",
-          parameters: [...pageParams, uuid("project_id", "query")],
+          summary:
+            "List diagrams of a project (project_id) or of my personal space; metadata only. With q: titles containing q " +
+            "(case-insensitive), within project_id or, without it, over every diagram I work with (personal, own and shared projects)",
+          parameters: [
+            ...pageParams,
+            uuid("project_id", "query"),
+            { name: "q", in: "query", description: "title search", schema: { type: "string", minLength: 1, maxLength: 200 } },
+          ],
           responses: { "200": ok("A page", page("DiagramMeta")), ...errors(400, 401, 404) },
         },
         post: {

@@ -46,6 +46,11 @@ export interface WebAppOptions {
   readonly publicUrl?: string | undefined;
 }
 
+/** The API's path prefixes: every route group's mount path, plus the OpenAPI document. */
+export function apiPrefixesOf(groups: readonly { readonly path: string }[]): string[] {
+  return [...new Set([...groups.map((g) => g.path), "/openapi.json"])];
+}
+
 /** True when `pathname` belongs to the API: equal to a prefix or below it. */
 export function isApiPath(pathname: string, apiPrefixes: readonly string[]): boolean {
   return apiPrefixes.some((p) => pathname === p || pathname.startsWith(`${p}/`));

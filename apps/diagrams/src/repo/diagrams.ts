@@ -81,13 +81,23 @@ export async function createDiagram(
 export type DiagramListScope =
   | { kind: "project"; projectId: string }
   | { kind: "personal"; userId: string }
-  | { kind: "trash"; userId: string };
+  | { kind: "trash"; userId: string }
+  /** Every live diagram the user works with: the personal space, own projects, projects shared with them. */
+  | { kind: "all"; userId: string };
 
-/** A page of diagram metadata, newest change first, keyset on (updated_at, id). */
+/** `%term%` for ILIKE, with the term's own `%`, `_` and `\` matched literally. */
+export function titleLikePattern(term: string): string {
+  return `%${term.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+}
+
+/**
+ * A page of diagram metadata, newest change first, keyset on (updated_at, id); `title` keeps only
+ * the diagrams whose title contains it (case-insensitive).
+ */
 export async function listDiagrams(
   sql: SqlExecutor,
   scope: DiagramListScope,
-  opts: { limit: number; cursor?: string | undefined },
+  opts: { limit: number; cursor?: string | undefined; title?: string | undefined },
   thumbnailUrl: ThumbnailUrl,
 ): Promise<Page<DiagramMeta>> {
   const key = opts.cursor ? decodeCursor(opts.cursor) : null;
@@ -99,11 +109,19 @@ export async function listDiagrams(
       ? "d.project_id = $2 and d.deleted_at is null"
       : scope.kind === "personal"
         ? "d.profile_id = $2 and d.project_id is null and d.deleted_at is null"
-        : "d.profile_id = $2 and d.deleted_at is not null";
+        : scope.kind === "all"
+          ? `d.deleted_at is null and ((d.profile_id = $2 and d.project_id is null) or d.project_id in (
+               select p.id from public.projects p where p.deleted_at is null and (p.profile_id = $2
+                 or p.id in (select c.project_id from public.collaborators c where c.user_id = $2))))`
+          : "d.profile_id = $2 and d.deleted_at is not null";
   let after = "";
   if (key) {
     params.push(key.updatedAt, key.id);
     after = "and (d.updated_at, d.id) < ($3, $4)";
+  }
+  if (opts.title) {
+    params.push(titleLikePattern(opts.title));
+    after += ` and d.title ilike $${params.length} escape '\\'`;
   }
   const { rows } = await sql.query<MetaRow>(
     `select ${META} from public.diagrams d where ${where} ${after}

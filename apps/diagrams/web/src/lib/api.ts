@@ -260,5 +260,5 @@ export interface Usage {
     total_storage_bytes: number | null;
     export_formats: string[];
   };
-  used: { projects: number; diagrams: number; versions: number; bytes: number };
+  used: { projects: number; diagrams: number; diagrams_in_trash: number; versions: number; bytes: number };
 }
