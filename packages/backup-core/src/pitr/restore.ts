@@ -18,7 +18,7 @@ import { runRestore } from "../restore.ts";
 import { type ArchivedSegment, type RestorableWindow, readArchive, windows } from "./archive.ts";
 import { type ChangeLine, changesPrefix, type SegmentManifest } from "./format.ts";
 import { formatLsn, isoToMicros, type Lsn, microsToIso, parseLsn } from "./lsn.ts";
-import { SqlWriter, sequencesSql } from "./sql.ts";
+import { IDENTITY_ALWAYS_OFF, IDENTITY_ALWAYS_RESTORE, SqlWriter, sequencesSql } from "./sql.ts";
 
 export class PitrError extends Error {
   override readonly name = "PitrError";
@@ -180,6 +180,7 @@ export async function restoreToTime(options: RestoreToTimeOptions & { plan?: Res
   const replay = async (psqlWrite: (sql: string | Buffer) => Promise<void>) => {
     options.onProgress?.({ phase: "replay", transactions: 0 });
     await psqlWrite("SET standard_conforming_strings = on;\n");
+    await psqlWrite(IDENTITY_ALWAYS_OFF);
     const batch = new StatementBatch(psqlWrite);
     let done = false;
     for (const segment of window.segments) {
@@ -189,6 +190,7 @@ export async function restoreToTime(options: RestoreToTimeOptions & { plan?: Res
       if (!done) sequences = segment.manifest.sequences;
     }
     await batch.flush();
+    await psqlWrite(IDENTITY_ALWAYS_RESTORE);
     await psqlWrite(sequencesSql(sequences));
   };
 
