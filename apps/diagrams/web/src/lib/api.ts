@@ -16,6 +16,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** The rest of the service's error object (e.g. `current_version` of STALE_VERSION, `limit` and `plan` of PLAN_LIMIT). */
+    readonly details: Readonly<Record<string, unknown>> = {},
   ) {
     super(message);
   }
@@ -29,10 +31,12 @@ export async function parseError(response: Response): Promise<ApiError> {
   const error = body && typeof body === "object" && "error" in body ? (body as { error: unknown }).error : null;
   if (error && typeof error === "object") {
     const e = error as Record<string, unknown>;
+    const { code, message, ...details } = e;
     return new ApiError(
       response.status,
-      typeof e.code === "string" ? e.code : "ERROR",
-      typeof e.message === "string" ? e.message : `${response.status} ${response.statusText}`.trim(),
+      typeof code === "string" ? code : "ERROR",
+      typeof message === "string" ? message : `${response.status} ${response.statusText}`.trim(),
+      details,
     );
   }
   if (response.status === 502 || response.status === 503 || response.status === 504) {
