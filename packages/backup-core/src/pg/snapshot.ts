@@ -89,13 +89,16 @@ export function classifyConnectionError(error: unknown, target: DatabaseTarget):
   return new BackupError("DUMP_FAILED", `database error on ${where}: ${detail}`, { cause: error, secrets });
 }
 
+/** A Supabase database: its auth and storage schemas and its three API roles (a boolean SQL expression). */
+export const SUPABASE_DETECTION_SQL = `(exists(select 1 from pg_namespace where nspname = 'auth')
+         and exists(select 1 from pg_namespace where nspname = 'storage')
+         and (select count(*) from pg_roles where rolname in ('anon', 'authenticated', 'service_role')) = 3)`;
+
 const FACTS_SQL = `
 select current_setting('server_version') as version,
        current_setting('server_version_num')::int as version_num,
        (select rolname from pg_roles where oid = 10) as bootstrap,
-       exists(select 1 from pg_namespace where nspname = 'auth')
-         and exists(select 1 from pg_namespace where nspname = 'storage')
-         and (select count(*) from pg_roles where rolname in ('anon', 'authenticated', 'service_role')) = 3 as supabase,
+       ${SUPABASE_DETECTION_SQL} as supabase,
        exists(select 1 from pg_namespace where nspname = 'supabase_migrations') as history`;
 
 // Ordinary tables and leaf partitions (relkind 'r'), not temporary, not owned by an extension:
