@@ -5,6 +5,7 @@
  */
 import { resolve } from "node:path";
 import { z } from "zod";
+import { parseInterval } from "./alerts/health.ts";
 import { ServerError } from "./errors.ts";
 
 export interface ServerConfig {
@@ -25,6 +26,13 @@ export interface ServerConfig {
   readonly logLevel: string;
   /** Max JSON body size for API requests. */
   readonly maxJsonBytes: number;
+  /** How often running jobs write their heartbeat (`JOB_HEARTBEAT_INTERVAL`, default 30 s). */
+  readonly heartbeatMs: number;
+  /**
+   * A running job whose server wrote no heartbeat for this long is failed by another server
+   * (`JOB_STALE_AFTER`, default 3 × the heartbeat interval; PostgreSQL metadata only).
+   */
+  readonly staleMs: number;
 }
 
 const schema = z.object({
@@ -38,6 +46,8 @@ const schema = z.object({
   SESSION_TTL_HOURS: z.coerce.number().positive().default(12),
   STOWAGE_COOKIE_SECURE: z.enum(["auto", "true", "false", "1", "0"]).default("auto"),
   STOWAGE_WEB_DIR: z.string().min(1).optional(),
+  JOB_HEARTBEAT_INTERVAL: z.string().optional(),
+  JOB_STALE_AFTER: z.string().optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -53,6 +63,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   }
   const e = parsed.data;
   const dataDir = resolve(e.STOWAGE_DATA_DIR);
+  let heartbeatMs: number;
+  let staleMs: number;
+  try {
+    heartbeatMs = parseInterval(e.JOB_HEARTBEAT_INTERVAL, 30_000, "JOB_HEARTBEAT_INTERVAL");
+    staleMs = parseInterval(e.JOB_STALE_AFTER, 3 * heartbeatMs, "JOB_STALE_AFTER");
+  } catch (error) {
+    throw new ServerError("CONFIG", (error as Error).message);
+  }
+  if (staleMs <= heartbeatMs) {
+    throw new ServerError("CONFIG", "JOB_STALE_AFTER: must be longer than JOB_HEARTBEAT_INTERVAL (3 times is a good margin)");
+  }
   return {
     port: e.PORT,
     host: e.HOST,
@@ -67,5 +88,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     webDir: e.STOWAGE_WEB_DIR ? resolve(e.STOWAGE_WEB_DIR) : DEFAULT_WEB_DIR,
     logLevel: e.LOG_LEVEL,
     maxJsonBytes: 1024 * 1024,
+    heartbeatMs,
+    staleMs,
   };
 }

@@ -10,6 +10,7 @@ import type { LoginLimiter } from "./auth/rate-limit.ts";
 import type { ServerConfig } from "./config.ts";
 import type { SecretBox } from "./crypto/secret-box.ts";
 import type { MetadataStore, UserRecord } from "./db/store.ts";
+import type { JobQueue } from "./jobs/queue.ts";
 import type { JobRunner } from "./jobs/runner.ts";
 import type { BackupService } from "./services/backups.ts";
 import type { DestinationService } from "./services/destinations.ts";
@@ -39,6 +40,10 @@ export interface Services {
   readonly log: Logger;
   readonly audit: AuditLog;
   readonly jobs: JobRunner;
+  /** Which server runs a job: pg-boss with PostgreSQL metadata, this process with SQLite. */
+  readonly queue: JobQueue;
+  /** This server process, as written in `owner` on the rows it runs. */
+  readonly instanceId: string;
   readonly destinations: DestinationService;
   readonly projects: ProjectService;
   readonly backups: BackupService;

@@ -4,8 +4,10 @@
  * recovery, the default destination from the environment, the job runner, the download cleanup
  * timer and the HTTP listener. `startServer` is what the CLI, the tests and the benchmark call.
  */
+import { randomUUID } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { serve } from "@hono/node-server";
 import { TOOL_VERSION } from "@stowage/backup-core";
@@ -19,7 +21,8 @@ import type { Services } from "./context.ts";
 import { KEY_FILE_NAME, loadSecretKey } from "./crypto/key.ts";
 import { openMetadataStore } from "./db/open.ts";
 import type { MetadataStore } from "./db/store.ts";
-import { recoverInterrupted } from "./jobs/recovery.ts";
+import { type JobQueue, jobQueueFor } from "./jobs/queue.ts";
+import { recoverInterrupted, watchInterrupted } from "./jobs/recovery.ts";
 import { JobRunner } from "./jobs/runner.ts";
 import { createScheduling, type Scheduling, type SchedulingOptions } from "./schedules/index.ts";
 import { type BackupDeps, BackupService, hasMigrationHistory } from "./services/backups.ts";
@@ -76,10 +79,15 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   await mkdir(join(stagingDir, "downloads"), { recursive: true, mode: 0o700 });
 
   const store: MetadataStore = await openMetadataStore(config.databaseUrl);
+  const instanceId = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   let jobs: JobRunner | undefined;
+  let queue: JobQueue | undefined;
   let scheduling: Scheduling | undefined;
   let cleanupTimer: NodeJS.Timeout | undefined;
+  let stopWatch: (() => void) | undefined;
   try {
+    queue = jobQueueFor(config.databaseUrl, { concurrency: config.backupConcurrency, log });
+    await queue.start();
     const key = await loadSecretKey({ envKey: config.secretKey, keyFile: join(config.dataDir, KEY_FILE_NAME), store });
     if (key.created) log.info({ keyFile: key.source }, "created a new secret key file; back it up with the data folder");
     const audit = new AuditLog(store, log);
@@ -102,6 +110,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       audit,
       stagingDir,
       hasMigrationHistory,
+      queue,
+      instanceId,
     };
     const backups = new BackupService(deps);
     const restores = new RestoreService(deps, backups);
@@ -112,6 +122,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       log,
       audit,
       jobs,
+      queue,
+      instanceId,
       destinations,
       projects,
       backups,
@@ -121,7 +133,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       version: TOOL_VERSION,
     };
 
-    const recovered = await recoverInterrupted(deps);
+    const recovered = await recoverInterrupted(deps, { shared: queue.shared, staleMs: config.staleMs, atStart: true });
     if (recovered.backups || recovered.restores) log.warn(recovered, "marked jobs interrupted by the last stop as failed");
     const defaultEnv = { ...env, LOCAL_STORAGE_PATH: env.LOCAL_STORAGE_PATH || join(config.dataDir, "backups") };
     const spec = destinationFromEnv(defaultEnv);
@@ -136,6 +148,12 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     scheduling = createScheduling(services, env, options.scheduling);
     await options.onServices?.(services);
     const app = createApp(services, [...scheduling.routes, ...(options.routes ?? [])]);
+    const scheduler = scheduling.scheduler;
+    await queue.listen({
+      backup: (id) => backups.runHere(id),
+      scheduledRun: (message) => scheduler.runQueued(message),
+    });
+    stopWatch = watchInterrupted(deps, { shared: queue.shared, heartbeatMs: config.heartbeatMs, staleMs: config.staleMs });
     await scheduling.start();
     cleanupTimer = setInterval(() => {
       void downloads.cleanupExpired().catch((error) => log.warn({ err: error }, "download cleanup failed"));
@@ -150,7 +168,16 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     const address = server.address() as AddressInfo;
     const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
     const url = `http://${host.includes(":") ? `[${host}]` : host}:${address.port}`;
-    log.info({ url, metadata: store.dialect, concurrency: config.backupConcurrency }, "stowage serve is listening");
+    log.info(
+      {
+        url,
+        metadata: store.dialect,
+        queue: queue.shared ? "pg-boss" : "in-process",
+        instanceId,
+        concurrency: config.backupConcurrency,
+      },
+      "stowage serve is listening",
+    );
 
     let closed = false;
     return {
@@ -162,6 +189,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         if (closed) return;
         closed = true;
         clearInterval(cleanupTimer);
+        stopWatch?.();
+        await queue?.stopTaking();
         await scheduling?.stop();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
@@ -169,13 +198,17 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         });
         await jobs?.stop();
         await scheduling?.drain();
+        await queue?.close();
         await store.close();
       },
     };
   } catch (error) {
     clearInterval(cleanupTimer);
+    stopWatch?.();
+    await queue?.stopTaking().catch(() => {});
     await scheduling?.stop();
     await jobs?.stop();
+    await queue?.close().catch(() => {});
     await store.close();
     throw error;
   }

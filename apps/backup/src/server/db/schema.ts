@@ -138,6 +138,13 @@ export const backups = sqliteTable(
     verifiedAt: ts("verified_at"),
     verifyStatus: text("verify_status", { enum: ["ok", "failed"] }),
     verifyError: text("verify_error"),
+    /**
+     * The server instance running it (null while it waits in the queue) and its last sign of life:
+     * with several servers on one metadata database, a server recovers only its own rows or rows
+     * whose owner has been silent for a while (jobs/recovery.ts), never another live server's.
+     */
+    owner: text("owner"),
+    heartbeatAt: ts("heartbeat_at"),
   },
   (t) => [
     index("backups_created_idx").on(t.createdAt, t.id),
@@ -180,6 +187,9 @@ export const restores = sqliteTable(
     createdAt: ts("created_at").notNull(),
     startedAt: ts("started_at"),
     finishedAt: ts("finished_at"),
+    /** As on backups: the server instance running it and its last sign of life. */
+    owner: text("owner"),
+    heartbeatAt: ts("heartbeat_at"),
   },
   (t) => [index("restores_created_idx").on(t.createdAt)],
 );

@@ -148,6 +148,15 @@ export interface BackupRepository {
   delete(id: string): Promise<void>;
   /** Rows in pending/dumping/uploading: at start, those a crash left behind. */
   running(): Promise<BackupRecord[]>;
+  /**
+   * Takes a queued (`pending`, no owner) row for this server instance: true for the one server that
+   * wins it, false when another took it or it was cancelled meanwhile.
+   */
+  claim(id: string, owner: string, at: Date): Promise<boolean>;
+  /** Cancels a row still waiting in the queue (no owner yet); false when a server already took it. */
+  cancelQueued(id: string, at: Date): Promise<boolean>;
+  /** Sign of life of every running row this server instance owns. */
+  heartbeat(owner: string, at: Date): Promise<void>;
   destinations(backupId: string): Promise<BackupDestinationRecord[]>;
   destinationsOf(backupIds: string[]): Promise<BackupDestinationRecord[]>;
   updateDestination(id: string, patch: Partial<BackupDestinationRecord>): Promise<void>;
@@ -161,6 +170,8 @@ export interface RestoreRepository {
   list(limit: number): Promise<RestoreRecord[]>;
   update(id: string, patch: Partial<RestoreRecord>): Promise<void>;
   running(): Promise<RestoreRecord[]>;
+  /** Sign of life of every running restore this server instance owns. */
+  heartbeat(owner: string, at: Date): Promise<void>;
 }
 
 export interface AuditRepository {

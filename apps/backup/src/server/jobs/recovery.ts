@@ -1,10 +1,18 @@
 /**
  * @module server/jobs/recovery
- * At start, before any new job: rows a crash left in a running state become `failed` with
- * "interrupted: the server stopped during this backup", and the parts that run had already written
- * are removed from its destinations. A folder that already holds a manifest is left alone (the run
- * died after its commit point; the backup there is complete and readable with `stowage list`).
- * Browser-download work folders and unfinished uploads are emptied.
+ * Rows a stopped server left in a running state become `failed` with "interrupted: the server stopped
+ * during this backup", and the parts that run had already written are removed from its destinations.
+ * A folder that already holds a manifest is left alone (the run died after its commit point; the
+ * backup there is complete and readable with `stowage list`).
+ *
+ * Which rows are interrupted:
+ * - one server (SQLite metadata): at start, every running row (no other process can own one);
+ * - several servers (PostgreSQL metadata): only rows this server instance owns (at start) and rows
+ *   whose owner has been silent for `staleMs` (its heartbeat stopped: the process died). Another
+ *   live server's running backup is left alone, and a queued row (no owner yet) waits for a worker.
+ *   `watchInterrupted` repeats that check while the server runs, so a dead server's jobs are failed by
+ *   a live one without waiting for a restart; it also writes this server's own heartbeat.
+ * At start, this server's browser-download work folders and unfinished uploads are emptied.
  */
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
@@ -13,9 +21,39 @@ import { removeParts } from "./remove-parts.ts";
 
 export const INTERRUPTED = "interrupted: the server stopped during this backup";
 
-export async function recoverInterrupted(deps: BackupDeps): Promise<{ backups: number; restores: number }> {
+export interface RecoveryScope {
+  /** True with several servers on one metadata database (the job queue says so). */
+  readonly shared: boolean;
+  /** A row whose owner showed no sign of life for this long is interrupted. */
+  readonly staleMs: number;
+  /** At start: this instance's own rows are interrupted too, and local work folders are emptied. */
+  readonly atStart: boolean;
+}
+
+interface OwnedRow {
+  owner: string | null;
+  heartbeatAt: Date | null;
+  startedAt: Date | null;
+  createdAt: Date;
+}
+
+/** Whether a running row belongs to no live server any more. */
+export function isInterrupted(row: OwnedRow, scope: RecoveryScope, self: string, now: Date): boolean {
+  if (!scope.shared) return scope.atStart;
+  if (row.owner === self) return scope.atStart;
+  // Waiting in the shared queue: a worker will claim it.
+  if (row.owner === null) return false;
+  const lastSign = row.heartbeatAt ?? row.startedAt ?? row.createdAt;
+  return now.getTime() - lastSign.getTime() > scope.staleMs;
+}
+
+export async function recoverInterrupted(
+  deps: BackupDeps,
+  scope: RecoveryScope = { shared: false, staleMs: 0, atStart: true },
+): Promise<{ backups: number; restores: number }> {
   const { store, log } = deps;
-  const running = await store.backups.running();
+  const now = new Date();
+  const running = (await store.backups.running()).filter((row) => isInterrupted(row, scope, deps.instanceId, now));
   for (const row of running) {
     for (const d of await store.backups.destinations(row.id)) {
       if (d.status === "completed") continue;
@@ -41,9 +79,12 @@ export async function recoverInterrupted(deps: BackupDeps): Promise<{ backups: n
     }
     if (row.localFilePath) await deps.downloads.delete(row.localFilePath).catch(() => {});
     await store.backups.update(row.id, { status: "failed", error: INTERRUPTED, finishedAt: new Date() });
-    log.warn({ backupId: row.id, project: row.projectName }, "marked a backup interrupted by a server stop as failed");
+    log.warn(
+      { backupId: row.id, project: row.projectName, owner: row.owner },
+      "marked a backup interrupted by a server stop as failed",
+    );
   }
-  const restores = await store.restores.running();
+  const restores = (await store.restores.running()).filter((row) => isInterrupted(row, scope, deps.instanceId, now));
   for (const r of restores) {
     await store.restores.update(r.id, {
       status: "failed",
@@ -52,7 +93,55 @@ export async function recoverInterrupted(deps: BackupDeps): Promise<{ backups: n
       finishedAt: new Date(),
     });
   }
-  await rm(join(deps.stagingDir, "work"), { recursive: true, force: true });
-  await rm(join(deps.stagingDir, "uploads"), { recursive: true, force: true });
+  if (scope.atStart) {
+    await rm(join(deps.stagingDir, "work"), { recursive: true, force: true });
+    await rm(join(deps.stagingDir, "uploads"), { recursive: true, force: true });
+  }
   return { backups: running.length, restores: restores.length };
+}
+
+/**
+ * While the server runs: every `heartbeatMs` this instance's running rows get a heartbeat, and (with
+ * several servers) rows of servers silent for `staleMs` are recovered. Answers a stop function.
+ */
+export function watchInterrupted(
+  deps: BackupDeps,
+  options: { shared: boolean; heartbeatMs: number; staleMs: number },
+): () => void {
+  // Two separate tasks: a slow sweep (removing a dead server's parts) never delays this server's own heartbeat.
+  const beat = exclusive(
+    async () => {
+      const now = new Date();
+      await deps.store.backups.heartbeat(deps.instanceId, now);
+      await deps.store.restores.heartbeat(deps.instanceId, now);
+    },
+    (error) => deps.log.warn({ err: error }, "job heartbeat failed"),
+  );
+  const sweep = exclusive(
+    async () => {
+      const recovered = await recoverInterrupted(deps, { shared: true, staleMs: options.staleMs, atStart: false });
+      if (recovered.backups || recovered.restores) deps.log.warn(recovered, "marked jobs of a silent server as failed");
+    },
+    (error) => deps.log.warn({ err: error }, "recovering the jobs of a silent server failed"),
+  );
+  const timer = setInterval(() => {
+    beat();
+    if (options.shared) sweep();
+  }, options.heartbeatMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+/** A trigger that starts `task` unless its previous run is still going. */
+function exclusive(task: () => Promise<void>, onError: (error: unknown) => void): () => void {
+  let running = false;
+  return () => {
+    if (running) return;
+    running = true;
+    void task()
+      .catch(onError)
+      .finally(() => {
+        running = false;
+      });
+  };
 }

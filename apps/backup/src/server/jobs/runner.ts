@@ -56,6 +56,20 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
     private readonly log: Logger,
   ) {
     super();
+    // One `finished` listener per job a queue worker waits for (whenFinished).
+    this.setMaxListeners(0);
+  }
+
+  /** Resolves with the job's final status; call before `submit` so the event cannot be missed. */
+  whenFinished(id: string): Promise<JobFinished> {
+    return new Promise((resolve) => {
+      const listener = (result: JobFinished) => {
+        if (result.id !== id) return;
+        this.off("finished", listener);
+        resolve(result);
+      };
+      this.on("finished", listener);
+    });
   }
 
   /** Queues a job; it starts as soon as a slot is free. */

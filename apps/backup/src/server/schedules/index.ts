@@ -65,6 +65,8 @@ export function createScheduling(services: Services, env: NodeJS.ProcessEnv, opt
       store,
       log,
       jobs: services.jobs,
+      queue: services.queue,
+      instanceId: services.instanceId,
       backups: services.backups,
       destinations: services.destinations,
       audit,

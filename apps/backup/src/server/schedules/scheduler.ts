@@ -6,9 +6,12 @@
  *     so a run missed while the server was down is caught up once, not once per missed tick, and
  *     two servers on one metadata database never both win the same due time;
  *  2. skips (and records a `skipped` run) when the schedule's previous run is still going;
- *  3. inserts the run (unique per schedule and due time) and starts one backup (trigger `schedule`)
- *     through the server's job runner, wrapped so that transient failures are retried with backoff
- *     inside the run, then retention and, every Nth time, a restore drill run after a success.
+ *  3. sends the run to the job queue (jobs/queue.ts): with SQLite it starts here at once; with
+ *     PostgreSQL metadata it goes through pg-boss with singletonKey `scheduleId:dueAt`, and whichever
+ *     server has a free slot takes it;
+ *  4. the server that takes it inserts the run (unique per schedule and due time) and starts one
+ *     backup (trigger `schedule`) in its job runner, wrapped so that transient failures are retried
+ *     with backoff inside the run, then retention and, every Nth time, a restore drill after a success.
  * When the job finishes, the run and the schedule's `lastRunAt`/`lastStatus` are written, alerts
  * raised or resolved and notifications sent. A dead man's switch checks every minute that each
  * enabled schedule completed a backup within twice its interval.
@@ -21,6 +24,7 @@ import type { AlertService } from "../alerts/service.ts";
 import type { Actor, AuditLog } from "../audit.ts";
 import type { BackupRecord, MetadataStore } from "../db/store.ts";
 import { ApiError } from "../errors.ts";
+import type { JobQueue, JobStarted, ScheduledRunMessage } from "../jobs/queue.ts";
 import type { JobBody, JobFinished, JobRunner } from "../jobs/runner.ts";
 import type { Notice, NotificationService } from "../notifications/service.ts";
 import type { BackupService } from "../services/backups.ts";
@@ -57,6 +61,9 @@ export interface SchedulerDeps {
   readonly store: MetadataStore;
   readonly log: Logger;
   readonly jobs: JobRunner;
+  readonly queue: JobQueue;
+  /** This server process (the runs it takes carry it as `owner`). */
+  readonly instanceId: string;
   readonly backups: BackupService;
   readonly destinations: DestinationService;
   readonly audit: AuditLog;
@@ -68,6 +75,8 @@ export interface SchedulerDeps {
 interface RunContext {
   readonly runId: string;
   readonly scheduleId: string;
+  /** Called once the run's end is written (the queue worker holding the run waits for it). */
+  readonly ended?: () => void;
 }
 
 export const DEFAULT_RETRY: RetrySettings = { attempts: 3, baseDelayMs: 5_000, maxDelayMs: 60_000 };
@@ -84,7 +93,7 @@ const human = (ms: number) =>
 
 export class Scheduler {
   /** This process, as written on the runs it owns. */
-  readonly owner = `${process.pid}-${randomUUID().slice(0, 8)}`;
+  readonly owner: string;
   private readonly active = new Map<string, RunContext>();
   private readonly byBackup = new Map<string, RunContext>();
   private readonly pending = new Set<Promise<void>>();
@@ -109,6 +118,7 @@ export class Scheduler {
   ) {
     this.clock = options.clock;
     this.retry = options.retry ?? DEFAULT_RETRY;
+    this.owner = deps.instanceId;
   }
 
   async start(): Promise<void> {
@@ -152,6 +162,7 @@ export class Scheduler {
   async settle(): Promise<void> {
     for (;;) {
       await this.loop;
+      await this.deps.queue.idle();
       await this.deps.jobs.idle();
       if (this.pending.size === 0 && this.byBackup.size === 0) break;
       await Promise.allSettled([...this.pending]);
@@ -195,10 +206,10 @@ export class Scheduler {
     this.cancelTimer = this.clock.setTimer(() => this.wake(), Math.max(0, Math.min(untilDue, poll, watchIn)));
   }
 
-  /** Claims and starts every due schedule; answers the runs it recorded. */
-  async tick(): Promise<ScheduleRunRecord[]> {
+  /** Claims every due schedule and sends its run to the job queue; answers how many it sent. */
+  async tick(): Promise<number> {
     const now = this.clock.now();
-    const recorded: ScheduleRunRecord[] = [];
+    let sent = 0;
     for (const schedule of await this.deps.store.scheduler.schedules.due(now)) {
       const dueAt = schedule.nextRunAt!;
       const spec = { cron: schedule.cron, timezone: schedule.timezone };
@@ -213,10 +224,24 @@ export class Scheduler {
       if (!(await this.deps.store.scheduler.schedules.claimDue(schedule.id, dueAt, next))) continue;
       // Missed while the server was down (another tick came and went, or long overdue): one catch-up run.
       const late = now.getTime() - dueAt.getTime() > 60_000 || (afterDue !== null && afterDue.getTime() <= now.getTime());
-      const run = await this.startRun(schedule, dueAt, late ? "catch_up" : "cron");
-      if (run) recorded.push(run);
+      const message = { scheduleId: schedule.id, dueAt: dueAt.toISOString(), reason: late ? "catch_up" : "cron" } as const;
+      if (await this.deps.queue.sendScheduledRun(message)) sent++;
     }
-    return recorded;
+    return sent;
+  }
+
+  /** The job queue's handler: starts the run here; `done` once its end is written. */
+  async runQueued(message: ScheduledRunMessage): Promise<JobStarted> {
+    const schedule = await this.deps.store.scheduler.schedules.byId(message.scheduleId);
+    // Deleted or stopped meanwhile: nothing to run.
+    if (!schedule || this.stopped) return { done: Promise.resolve() };
+    let ended!: () => void;
+    const done = new Promise<void>((resolve) => {
+      ended = resolve;
+    });
+    const run = await this.startRun(schedule, new Date(message.dueAt), message.reason, ended);
+    if (run?.status !== "running") ended();
+    return { done };
   }
 
   /** `POST /api/schedules/:id/run`. */
@@ -247,6 +272,7 @@ export class Scheduler {
     schedule: ScheduleRecord,
     dueAt: Date,
     reason: ScheduleRunRecord["reason"],
+    ended?: () => void,
   ): Promise<ScheduleRunRecord | undefined> {
     const { store, log } = this.deps;
     const now = this.clock.now();
@@ -279,7 +305,7 @@ export class Scheduler {
       return undefined;
     }
     if (!(await store.scheduler.runs.claim(base))) return undefined;
-    const ctx: RunContext = { runId: base.id, scheduleId: schedule.id };
+    const ctx: RunContext = { runId: base.id, scheduleId: schedule.id, ...(ended ? { ended } : {}) };
     this.active.set(schedule.id, ctx);
     try {
       const backupId = await this.deps.backups.start(
@@ -455,6 +481,19 @@ export class Scheduler {
 
   /** Writes the run's end and its consequences: schedule status, alerts, notifications. */
   private async finishRun(
+    ctx: RunContext,
+    status: ScheduleRunStatus,
+    backupId: string | null,
+    error: string | null,
+  ): Promise<void> {
+    try {
+      await this.writeRunEnd(ctx, status, backupId, error);
+    } finally {
+      ctx.ended?.();
+    }
+  }
+
+  private async writeRunEnd(
     ctx: RunContext,
     status: ScheduleRunStatus,
     backupId: string | null,

@@ -14,6 +14,7 @@ import type { SecretBox } from "../crypto/secret-box.ts";
 import type { BackupDestinationRecord, BackupRecord, BackupStatus, MetadataStore } from "../db/store.ts";
 import { ApiError, notFound } from "../errors.ts";
 import { backupJob } from "../jobs/backup-job.ts";
+import type { JobQueue, JobStarted } from "../jobs/queue.ts";
 import type { JobBody, JobFinished, JobRunner } from "../jobs/runner.ts";
 import type { DestinationService } from "./destinations.ts";
 import type { ProjectService } from "./projects.ts";
@@ -31,6 +32,10 @@ export interface BackupDeps {
   readonly stagingDir: string;
   /** Whether the database has a `supabase_migrations` schema (migration history is included only then). */
   readonly hasMigrationHistory: (databaseUrl: string) => Promise<boolean>;
+  /** Which server takes a manual backup (pg-boss with several servers, this process with SQLite). */
+  readonly queue: JobQueue;
+  /** This server instance, written as `owner` on the rows it runs. */
+  readonly instanceId: string;
 }
 
 export interface StartBackupInput {
@@ -42,7 +47,10 @@ export interface StartBackupInput {
   includeMigrationHistory?: boolean | undefined;
   trigger?: "manual" | "schedule";
   scheduleId?: string | null;
-  /** Wraps the job body (the scheduler: retries within the run, retention, drills). */
+  /**
+   * Wraps the job body (the scheduler: retries within the run, retention, drills). A wrapped job runs
+   * in this server at once: the scheduler already holds the run (its queue job or its run-now).
+   */
   wrapJob?: ((body: JobBody, backupId: string) => JobBody) | undefined;
 }
 
@@ -241,6 +249,8 @@ export class BackupService {
       verifiedAt: null,
       verifyStatus: null,
       verifyError: null,
+      owner: null,
+      heartbeatAt: null,
     };
     await store.backups.create(row, destinationRows);
     await this.deps.audit.record(
@@ -254,19 +264,47 @@ export class BackupService {
         trigger: row.trigger,
       },
     );
-    const body = backupJob(this.deps, id);
-    this.deps.jobs.submit(id, "backup", input.wrapJob ? input.wrapJob(body, id) : body, async (): Promise<JobFinished> => {
-      await store.backups.update(id, { status: "cancelled", finishedAt: new Date() });
-      for (const d of destinationRows) await store.backups.updateDestination(d.id, { status: "cancelled" });
-      return { kind: "backup", id, status: "cancelled" };
-    });
+    if (input.wrapJob) {
+      const { wrapJob } = input;
+      await this.runHere(id, (body) => wrapJob(body, id));
+    } else {
+      await this.deps.queue.sendBackup(id);
+    }
     return id;
+  }
+
+  /**
+   * The queue's handler: claims the row for this server (false when another server took it or it was
+   * cancelled while queued) and runs the job in this process's job runner.
+   */
+  async runHere(id: string, wrap?: (body: JobBody) => JobBody): Promise<JobStarted> {
+    const { store, jobs } = this.deps;
+    if (!(await store.backups.claim(id, this.deps.instanceId, new Date()))) return { done: Promise.resolve() };
+    const finished = jobs.whenFinished(id);
+    const body = backupJob(this.deps, id);
+    jobs.submit(id, "backup", wrap ? wrap(body) : body, () => this.cancelRow(id));
+    return { done: finished.then(() => {}) };
+  }
+
+  private async cancelRow(id: string): Promise<JobFinished> {
+    const { store } = this.deps;
+    await store.backups.update(id, { status: "cancelled", finishedAt: new Date() });
+    for (const d of await store.backups.destinations(id)) await store.backups.updateDestination(d.id, { status: "cancelled" });
+    return { kind: "backup", id, status: "cancelled" };
   }
 
   async cancel(id: string, actor: Actor): Promise<void> {
     const row = await this.get(id);
     if (FINAL_STATUSES.includes(row.status)) throw new ApiError("CONFLICT", `the backup is already ${row.status}`);
-    if (!this.deps.jobs.cancel(id)) throw new ApiError("CONFLICT", "the backup is not running in this server");
+    if (!this.deps.jobs.cancel(id)) {
+      // Still waiting in the shared queue (no server took it yet): the worker that fetches it finds it cancelled.
+      if (!(await this.deps.store.backups.cancelQueued(id, new Date()))) {
+        throw new ApiError("CONFLICT", "the backup is running on another server; cancel it there");
+      }
+      for (const d of await this.deps.store.backups.destinations(id)) {
+        await this.deps.store.backups.updateDestination(d.id, { status: "cancelled" });
+      }
+    }
     await this.deps.audit.record(actor, "backup_cancelled", { type: "backup", id }, { project: row.projectName });
   }
 

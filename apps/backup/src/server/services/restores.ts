@@ -141,6 +141,9 @@ export class RestoreService {
       createdAt: new Date(),
       startedAt: null,
       finishedAt: null,
+      // A restore runs where its request arrived (an upload streams into this process): ours from the start.
+      owner: this.deps.instanceId,
+      heartbeatAt: new Date(),
     };
     await store.restores.create(row);
     await this.deps.audit.record(

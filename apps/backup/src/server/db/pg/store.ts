@@ -6,7 +6,7 @@
  * under ../migrations/pg) run on open under an advisory lock.
  */
 import { fileURLToPath } from "node:url";
-import { and, desc, eq, inArray, lt, or, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
 import { migrate } from "drizzle-orm/node-postgres/migrator";
 import pg from "pg";
@@ -284,6 +284,26 @@ function createStore(db: Db, pool: pg.Pool): MetadataStore {
           .from(backups)
           .where(inArray(backups.status, [...schema.RUNNING_BACKUP_STATUSES]));
       },
+      async claim(id, owner, at) {
+        return db
+          .update(backups)
+          .set({ owner, heartbeatAt: at })
+          .where(and(eq(backups.id, id), eq(backups.status, "pending"), isNull(backups.owner)))
+          .then((r) => r.rowCount === 1);
+      },
+      async cancelQueued(id, at) {
+        return db
+          .update(backups)
+          .set({ status: "cancelled", finishedAt: at })
+          .where(and(eq(backups.id, id), eq(backups.status, "pending"), isNull(backups.owner)))
+          .then((r) => r.rowCount === 1);
+      },
+      async heartbeat(owner, at) {
+        await db
+          .update(backups)
+          .set({ heartbeatAt: at })
+          .where(and(eq(backups.owner, owner), inArray(backups.status, [...schema.RUNNING_BACKUP_STATUSES])));
+      },
       async destinations(backupId) {
         return db.select().from(backupDestinations).where(eq(backupDestinations.backupId, backupId));
       },
@@ -324,6 +344,12 @@ function createStore(db: Db, pool: pg.Pool): MetadataStore {
           .select()
           .from(restores)
           .where(inArray(restores.status, ["pending", "restoring"]));
+      },
+      async heartbeat(owner, at) {
+        await db
+          .update(restores)
+          .set({ heartbeatAt: at })
+          .where(and(eq(restores.owner, owner), inArray(restores.status, ["pending", "restoring"])));
       },
     },
     audit: {

@@ -8,7 +8,7 @@ import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
-import { and, desc, eq, inArray, lt, or, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import { type BetterSQLite3Database, drizzle } from "drizzle-orm/better-sqlite3";
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
 import { sqliteSchedulerRepositories } from "../../schedules/sqlite-repository.ts";
@@ -227,6 +227,30 @@ function createStore(db: Db, sqlite: Database.Database): MetadataStore {
           .where(inArray(backups.status, [...schema.RUNNING_BACKUP_STATUSES]))
           .all();
       },
+      async claim(id, owner, at) {
+        return (
+          db
+            .update(backups)
+            .set({ owner, heartbeatAt: at })
+            .where(and(eq(backups.id, id), eq(backups.status, "pending"), isNull(backups.owner)))
+            .run().changes === 1
+        );
+      },
+      async cancelQueued(id, at) {
+        return (
+          db
+            .update(backups)
+            .set({ status: "cancelled", finishedAt: at })
+            .where(and(eq(backups.id, id), eq(backups.status, "pending"), isNull(backups.owner)))
+            .run().changes === 1
+        );
+      },
+      async heartbeat(owner, at) {
+        db.update(backups)
+          .set({ heartbeatAt: at })
+          .where(and(eq(backups.owner, owner), inArray(backups.status, [...schema.RUNNING_BACKUP_STATUSES])))
+          .run();
+      },
       async destinations(backupId) {
         return db.select().from(backupDestinations).where(eq(backupDestinations.backupId, backupId)).all();
       },
@@ -264,6 +288,12 @@ function createStore(db: Db, sqlite: Database.Database): MetadataStore {
           .from(restores)
           .where(inArray(restores.status, ["pending", "restoring"]))
           .all();
+      },
+      async heartbeat(owner, at) {
+        db.update(restores)
+          .set({ heartbeatAt: at })
+          .where(and(eq(restores.owner, owner), inArray(restores.status, ["pending", "restoring"])))
+          .run();
       },
     },
     audit: {
