@@ -12,6 +12,8 @@ import { buffer } from "node:stream/consumers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StorageDestination } from "../src/contract.ts";
 import { StorageError } from "../src/errors.ts";
+import { nextcloudConfigSchema } from "../src/providers/nextcloud/config.ts";
+import { nextcloudDescription } from "../src/providers/nextcloud/description.ts";
 import { NextcloudDestination } from "../src/providers/nextcloud/provider.ts";
 import { describeStorageContract, endlessStream, generatedStream } from "./contract/suite.ts";
 import { uploadThenKill } from "./servers/kill-mid-upload.ts";
@@ -19,7 +21,9 @@ import { type NextcloudFake, startNextcloudFake } from "./servers/nextcloud-fake
 import { freePort } from "./servers/webdav-process.ts";
 
 const MiB = 1024 * 1024;
+/** An e-mail login whose user ID differs (as with LDAP or e-mail logins): DAV paths need the ID. */
 const USER = "alice@example.com";
+const USER_ID = "5e1f0c2a-ldap-alice";
 const PASSWORD = "app-password-1234";
 
 async function quotaUser(fake: NextcloudFake, name: string) {
@@ -29,7 +33,7 @@ async function quotaUser(fake: NextcloudFake, name: string) {
 describeStorageContract("nextcloud (chunked upload v2)", async () => {
   const root = await mkdtemp(join(tmpdir(), "stowage-ncfake-"));
   const fake = await startNextcloudFake(root, [
-    { name: USER, password: PASSWORD, quotaBytes: null },
+    { name: USER, id: USER_ID, password: PASSWORD, quotaBytes: null },
     { name: "quota-user", password: PASSWORD, quotaBytes: 100_000 },
   ]);
   await mkdir(join(fake.filesDir(USER), "Backups"), { recursive: true });
@@ -108,7 +112,7 @@ describe("nextcloud chunked upload v2 (against the Nextcloud test server)", () =
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), "stowage-ncfake-"));
     fake = await startNextcloudFake(root, [
-      { name: USER, password: PASSWORD, quotaBytes: null },
+      { name: USER, id: USER_ID, password: PASSWORD, quotaBytes: null },
       { name: "small", password: PASSWORD, quotaBytes: 6 * MiB },
     ]);
     await mkdir(fake.filesDir(USER), { recursive: true });
@@ -145,7 +149,7 @@ describe("nextcloud chunked upload v2 (against the Nextcloud test server)", () =
     const chunkPuts = requests.filter((r) => r.method === "PUT" && r.path.includes("/remote.php/dav/uploads/"));
     expect(chunkPuts.map((r) => r.path.split("/").pop())).toEqual(["00001", "00002", "00003"]);
     expect(chunkPuts.map((r) => Number(r.contentLength))).toEqual([5 * MiB, 5 * MiB, 2 * MiB + 12_345]);
-    const destination = `${fake.url}/remote.php/dav/files/${encodeURIComponent(USER)}/db/dump.sql.gz`;
+    const destination = `${fake.url}/remote.php/dav/files/${encodeURIComponent(USER_ID)}/db/dump.sql.gz`;
     const protocol = requests.filter((r) => r.path.includes("/remote.php/dav/uploads/"));
     expect(protocol.map((r) => r.method)).toEqual(["MKCOL", "PUT", "PUT", "PUT", "MOVE"]);
     for (const r of protocol) expect(r.destination).toBe(destination);
@@ -277,7 +281,7 @@ describe("nextcloud chunked upload v2 (against the Nextcloud test server)", () =
   it("the test server refuses a PUT without Content-Length (what makes the suite above prove chunking)", async () => {
     const dav = new NextcloudDestination({
       mode: "webdav",
-      serverUrl: `${fake.url}/remote.php/dav/files/${encodeURIComponent(USER)}`,
+      serverUrl: `${fake.url}/remote.php/dav/files/${encodeURIComponent(USER_ID)}`,
       username: USER,
       password: PASSWORD,
     });
@@ -290,6 +294,99 @@ describe("nextcloud chunked upload v2 (against the Nextcloud test server)", () =
     } finally {
       await dav.close();
     }
+  });
+
+  it("reads the user ID from OCS and builds every DAV path from it, not from the login name", async () => {
+    const fresh = new NextcloudDestination({ serverUrl: fake.url, username: USER, password: PASSWORD, basePath: "/ocs-check" });
+    try {
+      const before = (await fake.requests()).length;
+      expect((await fresh.validateConnection()).ok).toBe(true);
+      await fresh.upload(Readable.from([Buffer.from("id")]), "x.txt");
+      const requests = (await fake.requests()).slice(before);
+      const ocs = requests.filter((r) => r.path.startsWith("/ocs/"));
+      expect(ocs.map((r) => `${r.method} ${r.path} ${r.status}`)).toEqual(["GET /ocs/v1.php/cloud/user 200"]);
+      const dav = requests.filter((r) => r.path.startsWith("/remote.php/dav/"));
+      expect(dav.length).toBeGreaterThan(2);
+      for (const r of dav) expect(r.path.startsWith(`/remote.php/dav/files/${USER_ID}`), r.path).toBe(true);
+      expect(await readFile(join(fake.filesDir(USER), "ocs-check", "x.txt"), "utf8")).toBe("id");
+    } finally {
+      await fresh.close();
+    }
+    // What the provider did before: paths from the login name, which names no user on the server.
+    const byLogin = new NextcloudDestination({
+      mode: "webdav",
+      serverUrl: `${fake.url}/remote.php/dav/files/${encodeURIComponent(USER)}`,
+      username: USER,
+      password: PASSWORD,
+    });
+    try {
+      expect((await byLogin.validateConnection()).ok).toBe(false);
+    } finally {
+      await byLogin.close();
+    }
+    // The test server is as strict as Nextcloud: OCS without OCS-APIRequest is refused (CSRF check).
+    const auth = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString("base64")}`;
+    const bare = await fetch(`${fake.url}/ocs/v1.php/cloud/user?format=json`, { headers: { Authorization: auth } });
+    expect(bare.status).toBe(401);
+    expect(((await bare.json()) as { ocs: { meta: { statuscode: number } } }).ocs.meta.statuscode).toBe(997);
+  });
+
+  it("delete moves to the trash bin; with purgeTrash the deleted file is removed from it too", async () => {
+    const trashItems = async () => (await readdir(fake.trashDir(USER)).catch(() => [] as string[])).sort();
+    const keep = new NextcloudDestination({ serverUrl: fake.url, username: USER, password: PASSWORD, basePath: "/trash-test" });
+    const purge = new NextcloudDestination({
+      serverUrl: fake.url,
+      username: USER,
+      password: PASSWORD,
+      basePath: "/trash-test",
+      purgeTrash: true,
+    });
+    try {
+      const before = await trashItems();
+      await keep.upload(Readable.from([Buffer.from("old")]), "db/a.bin");
+      await keep.delete("db/a.bin");
+      // Plain WebDAV delete: the bytes are still on the server, in the trash bin.
+      const afterPlain = await trashItems();
+      const kept = afterPlain.filter((n) => !before.includes(n));
+      expect(kept).toEqual([expect.stringMatching(/^a\.bin\.d\d+$/)]);
+
+      await purge.upload(Readable.from([Buffer.from("new")]), "db/a.bin");
+      await purge.upload(Readable.from([Buffer.from("other")]), "db/b.bin");
+      const requestsBefore = (await fake.requests()).length;
+      await purge.delete("db/a.bin");
+      await purge.delete("db/b.bin");
+      await purge.delete("db/never-there.bin");
+      // Only the items these deletes created are gone: the earlier a.bin stays (it was not ours to purge).
+      expect(await trashItems()).toEqual(afterPlain);
+      expect(await purge.list("db/")).toEqual([]);
+      const log = (await fake.requests()).slice(requestsBefore);
+      const trashDeletes = log.filter(
+        (r) => r.method === "DELETE" && r.path.startsWith(`/remote.php/dav/trashbin/${USER_ID}/trash/`),
+      );
+      expect(trashDeletes.map((r) => r.status)).toEqual([204, 204]);
+    } finally {
+      await keep.close();
+      await purge.close();
+    }
+  });
+
+  it("purge_trash in the URL and NEXTCLOUD_PURGE_TRASH set purgeTrash, which plain WebDAV refuses", async () => {
+    const form = nextcloudDescription.url;
+    const parsed = nextcloudConfigSchema.parse(
+      form?.parse(new URL("nextcloud+https://bob@cloud.example.com/b?purge_trash=true"), {}, "x"),
+    );
+    expect(parsed.purgeTrash).toBe(true);
+    expect(form?.print(parsed)).toBe("nextcloud+https://bob@cloud.example.com/b?purge_trash=true");
+    expect(
+      nextcloudConfigSchema.parse(
+        nextcloudDescription.fromEnv({ NEXTCLOUD_URL: "https://c.example", NEXTCLOUD_USERNAME: "b", NEXTCLOUD_PURGE_TRASH: "1" }),
+      ).purgeTrash,
+    ).toBe(true);
+    const error = await new NextcloudDestination()
+      .configure({ mode: "webdav", serverUrl: "https://dav.example", purgeTrash: true })
+      .catch((e: unknown) => e);
+    expect(StorageError.is(error, "INVALID_CONFIG")).toBe(true);
+    expect((error as Error).message).toContain("purgeTrash");
   });
 
   it("wrong app password: AUTH with a hint about app passwords, no password in the message", async () => {
@@ -317,7 +414,7 @@ describe("nextcloud behind a reverse proxy (504 on assembly, 423 meanwhile) and 
 
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), "stowage-ncproxy-"));
-    fake = await startNextcloudFake(root, [{ name: USER, password: PASSWORD, quotaBytes: null }], {
+    fake = await startNextcloudFake(root, [{ name: USER, id: USER_ID, password: PASSWORD, quotaBytes: null }], {
       assemblyDelayMs: 1500,
       failChunkOnce: "00002",
     });

@@ -9,7 +9,10 @@ import { fileURLToPath } from "node:url";
 import { freePort, type ServerProcess, startServerProcess } from "./webdav-process.ts";
 
 export interface FakeUser {
+  /** The login name. */
   readonly name: string;
+  /** The user ID that DAV paths use (and OCS reports); the login name when absent. */
+  readonly id?: string;
   readonly password: string;
   readonly quotaBytes: number | null;
 }
@@ -30,6 +33,8 @@ export interface NextcloudFake extends ServerProcess {
   filesDir(name: string): string;
   /** Where user `name`'s chunked uploads are kept on disk. */
   uploadsDir(name: string): string;
+  /** Where user `name`'s trash bin items are kept on disk (`<file>.d<unix time>`). */
+  trashDir(name: string): string;
   /** Requests handled so far (written by the server as JSON lines). */
   requests(): Promise<LoggedRequest[]>;
 }
@@ -66,6 +71,7 @@ export async function startNextcloudFake(root: string, users: FakeUser[], behavi
     url: `http://127.0.0.1:${port}`,
     filesDir: (name) => join(userDir(name), "files"),
     uploadsDir: (name) => join(userDir(name), "uploads"),
+    trashDir: (name) => join(userDir(name), "trash"),
     async requests() {
       const text = await readFile(logFile, "utf8").catch(() => "");
       return text

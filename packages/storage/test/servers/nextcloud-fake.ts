@@ -5,7 +5,13 @@
  * upload v2 at `/remote.php/dav/uploads/<user>/<transfer-id>` (MKCOL, numbered chunk PUTs, MOVE `.file`,
  * DELETE), with basic auth, per-user quota (507, `quota-available-bytes`) and one deliberate strictness:
  * every PUT without a Content-Length is refused with 411, because real Nextcloud behind some proxies
- * turns such bodies into 0-byte files. Run as its own process (so a test can SIGKILL it):
+ * turns such bodies into 0-byte files.
+ * Users log in with their login name but DAV paths name their user ID, which may differ (LDAP, e-mail
+ * logins), as on Nextcloud; `GET /ocs/v1.php/cloud/user` (OCS, needs `OCS-APIRequest: true`) tells the
+ * ID. A DELETE moves a file to the user's trash bin (files_trashbin), listed and purged through
+ * `/remote.php/dav/trashbin/<user-id>/trash` (PROPFIND with nc:trashbin-filename,
+ * nc:trashbin-original-location, nc:trashbin-deletion-time; DELETE of an item or of the whole trash),
+ * as the developer manual's WebDAV "Trashbin" page documents. Run as its own process (so a test can SIGKILL it):
  *   FAKE_NC_ROOT=/tmp/x FAKE_NC_PORT=0 FAKE_NC_USERS='[{"name":"alice","password":"…","quotaBytes":null}]'
  *   [FAKE_NC_LOG=/tmp/requests.jsonl] tsx nextcloud-fake.ts      → prints "LISTENING <port>"
  */
@@ -17,7 +23,10 @@ import { dirname, join } from "node:path";
 import { pipeline } from "node:stream/promises";
 
 interface User {
+  /** The login name (basic auth). */
   name: string;
+  /** The user ID in DAV paths; the login name when absent. */
+  id?: string;
   password: string;
   /** null: unlimited (free disk space is reported). */
   quotaBytes: number | null;
@@ -57,7 +66,10 @@ class HttpError extends Error {
   }
 }
 
+const idOf = (u: User) => u.id ?? u.name;
 const userDir = (u: User) => join(root, encodeURIComponent(u.name));
+const trashDir = (u: User) => join(userDir(u), "trash");
+const trashIndexFile = (u: User) => join(userDir(u), "trash-index.json");
 const filesDir = (u: User) => join(userDir(u), "files");
 const uploadsDir = (u: User) => join(userDir(u), "uploads");
 const partDir = (u: User) => join(userDir(u), "parts");
@@ -171,9 +183,9 @@ function destinationSegments(req: IncomingMessage, u: User, kind: "files"): stri
   if (typeof header !== "string" || header === "")
     throw new HttpError(400, "the Destination header is missing", "Sabre\\DAV\\Exception\\BadRequest");
   const pathname = new URL(header, "http://placeholder").pathname;
-  const prefix = `/remote.php/dav/${kind}/${encodeURIComponent(u.name)}`;
+  const prefix = `/remote.php/dav/${kind}/${encodeURIComponent(idOf(u))}`;
   const raw = pathname.startsWith(prefix) ? pathname : undefined;
-  const alt = `/remote.php/dav/${kind}/${u.name}`;
+  const alt = `/remote.php/dav/${kind}/${idOf(u)}`;
   const rest = raw ? raw.slice(prefix.length) : pathname.startsWith(alt) ? pathname.slice(alt.length) : undefined;
   if (rest === undefined)
     throw new HttpError(502, "the Destination is not in this user's files", "Sabre\\DAV\\Exception\\BadGateway");
@@ -188,7 +200,7 @@ async function propfind(req: IncomingMessage, res: ServerResponse, u: User, segm
   const path = join(filesDir(u), ...segments);
   const info = await exists(path);
   if (!info) throw new HttpError(404, "File not found", "Sabre\\DAV\\Exception\\NotFound");
-  const hrefBase = `/remote.php/dav/files/${encodeURIComponent(u.name)}`;
+  const hrefBase = `/remote.php/dav/files/${encodeURIComponent(idOf(u))}`;
   const entries: Array<{ segments: string[]; info: NonNullable<typeof info> }> = [{ segments, info }];
   if (depth === "1" && info.isDirectory()) {
     for (const name of (await readdir(path)).sort()) {
@@ -287,7 +299,8 @@ async function filesRequest(req: IncomingMessage, res: ServerResponse, u: User, 
       await drain(req);
       if (segments.length === 0) throw new HttpError(403, "the root cannot be deleted", "Sabre\\DAV\\Exception\\Forbidden");
       if (!(await exists(path))) throw new HttpError(404, "File not found", "Sabre\\DAV\\Exception\\NotFound");
-      await rm(path, { recursive: true, force: true });
+      // files_trashbin: the item moves to the trash bin; its bytes stay on the server.
+      await moveToTrash(u, segments, path);
       res.writeHead(204).end();
       return;
     }
@@ -311,6 +324,117 @@ async function filesRequest(req: IncomingMessage, res: ServerResponse, u: User, 
       await drain(req);
       throw new HttpError(501, `${req.method} is not implemented`, "Sabre\\DAV\\Exception\\NotImplemented");
   }
+}
+
+interface TrashEntry {
+  filename: string;
+  /** Relative to the user's files, without a leading slash, as Nextcloud reports it. */
+  originalLocation: string;
+  /** Unix seconds. */
+  deletionTime: number;
+}
+
+/** Trash changes are read-modify-write of one index file: one at a time. */
+let trashQueue: Promise<unknown> = Promise.resolve();
+function serialized<T>(task: () => Promise<T>): Promise<T> {
+  const run = trashQueue.then(task, task);
+  trashQueue = run.catch(() => undefined);
+  return run;
+}
+
+async function trashIndex(u: User): Promise<Record<string, TrashEntry>> {
+  return JSON.parse(await readFile(trashIndexFile(u), "utf8").catch(() => "{}")) as Record<string, TrashEntry>;
+}
+
+/** Nextcloud names a trash item `<name>.d<deletion time>`. */
+function moveToTrash(u: User, segments: string[], path: string): Promise<void> {
+  return serialized(() => moveToTrashNow(u, segments, path));
+}
+
+async function moveToTrashNow(u: User, segments: string[], path: string): Promise<void> {
+  await mkdir(trashDir(u), { recursive: true });
+  const index = await trashIndex(u);
+  const filename = segments[segments.length - 1] as string;
+  let time = Math.floor(Date.now() / 1000);
+  while (index[`${filename}.d${time}`]) time++;
+  const item = `${filename}.d${time}`;
+  await rename(path, join(trashDir(u), item));
+  index[item] = { filename, originalLocation: segments.join("/"), deletionTime: time };
+  await writeFile(trashIndexFile(u), JSON.stringify(index));
+}
+
+/** `/remote.php/dav/trashbin/<user-id>/trash[/<item>]`: PROPFIND (Depth 0/1) and DELETE. */
+async function trashRequest(req: IncomingMessage, res: ServerResponse, u: User, segments: string[]) {
+  await drain(req);
+  await serialized(() => trashRequestNow(req, res, u, segments));
+}
+
+async function trashRequestNow(req: IncomingMessage, res: ServerResponse, u: User, segments: string[]) {
+  const [collection, item, ...extra] = segments;
+  if (collection !== "trash" || extra.length > 0)
+    throw new HttpError(404, "not found in the trash bin", "Sabre\\DAV\\Exception\\NotFound");
+  const index = await trashIndex(u);
+  if (req.method === "DELETE") {
+    const items = item === undefined ? Object.keys(index) : [item];
+    if (item !== undefined && !index[item]) throw new HttpError(404, "not in the trash bin", "Sabre\\DAV\\Exception\\NotFound");
+    for (const name of items) {
+      await rm(join(trashDir(u), name), { recursive: true, force: true });
+      delete index[name];
+    }
+    await writeFile(trashIndexFile(u), JSON.stringify(index));
+    res.writeHead(204).end();
+    return;
+  }
+  if (req.method !== "PROPFIND")
+    throw new HttpError(405, `${req.method} is not allowed here`, "Sabre\\DAV\\Exception\\MethodNotAllowed");
+  if (item !== undefined && !index[item]) throw new HttpError(404, "not in the trash bin", "Sabre\\DAV\\Exception\\NotFound");
+  const base = `/remote.php/dav/trashbin/${encodeURIComponent(idOf(u))}/trash/`;
+  const shown = item !== undefined ? [item] : req.headers.depth === "0" ? [] : Object.keys(index).sort();
+  const responses = [
+    ...(item === undefined
+      ? [
+          `<d:response><d:href>${base}</d:href><d:propstat><d:prop><d:resourcetype><d:collection/></d:resourcetype></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>`,
+        ]
+      : []),
+    ...shown.map((name) => {
+      const entry = index[name] as TrashEntry;
+      return `<d:response><d:href>${xmlEscape(base + encodeURIComponent(name))}</d:href><d:propstat><d:prop><nc:trashbin-filename>${xmlEscape(entry.filename)}</nc:trashbin-filename><nc:trashbin-original-location>${xmlEscape(entry.originalLocation)}</nc:trashbin-original-location><nc:trashbin-deletion-time>${entry.deletionTime}</nc:trashbin-deletion-time><d:resourcetype/></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>`;
+    }),
+  ];
+  res
+    .writeHead(207, { "Content-Type": "application/xml; charset=utf-8" })
+    .end(
+      `<?xml version="1.0"?>\n<d:multistatus xmlns:d="DAV:" xmlns:nc="http://nextcloud.org/ns">${responses.join("")}</d:multistatus>`,
+    );
+}
+
+/**
+ * OCS `GET /ocs/v1.php/cloud/user`: the authenticated user's ID. Without `OCS-APIRequest: true` Nextcloud
+ * treats the call as a browser request without a CSRF token: 401, OCS status 997. JSON when asked for
+ * (`Accept: application/json` or `?format=json`), XML otherwise.
+ */
+async function ocsCurrentUser(req: IncomingMessage, res: ServerResponse, url: URL) {
+  await drain(req);
+  const user = authenticate(req);
+  const json = /application\/json/.test(String(req.headers.accept ?? "")) || url.searchParams.get("format") === "json";
+  const ok = !!user && String(req.headers["ocs-apirequest"] ?? "").toLowerCase() === "true";
+  const meta = ok
+    ? { status: "ok", statuscode: 100, message: "OK", totalitems: "", itemsperpage: "" }
+    : { status: "failure", statuscode: 997, message: "Current user is not logged in", totalitems: "", itemsperpage: "" };
+  const data = ok && user ? { id: idOf(user), "display-name": user.name, email: user.name.includes("@") ? user.name : null } : [];
+  const status = ok ? 200 : 401;
+  if (json) {
+    res.writeHead(status, { "Content-Type": "application/json; charset=utf-8" }).end(JSON.stringify({ ocs: { meta, data } }));
+    return;
+  }
+  const fields = Array.isArray(data)
+    ? ""
+    : `<id>${xmlEscape(data.id)}</id><display-name>${xmlEscape(data["display-name"])}</display-name>`;
+  res
+    .writeHead(status, { "Content-Type": "text/xml; charset=UTF-8" })
+    .end(
+      `<?xml version="1.0"?>\n<ocs><meta><status>${meta.status}</status><statuscode>${meta.statuscode}</statuscode><message>${meta.message}</message></meta><data>${fields}</data></ocs>`,
+    );
 }
 
 /** Chunked upload v2: `/remote.php/dav/uploads/<user>/<transfer-id>[/<chunk>|/.file]`. */
@@ -389,7 +513,7 @@ async function uploadsRequest(req: IncomingMessage, res: ServerResponse, u: User
   if (req.method === "PROPFIND" && item === undefined) {
     await drain(req);
     if (!(await exists(folder))) throw new HttpError(404, "no such upload", "Sabre\\DAV\\Exception\\NotFound");
-    const href = `/remote.php/dav/uploads/${encodeURIComponent(u.name)}/${encodeURIComponent(transferId)}/`;
+    const href = `/remote.php/dav/uploads/${encodeURIComponent(idOf(u))}/${encodeURIComponent(transferId)}/`;
     res
       .writeHead(207, { "Content-Type": "application/xml; charset=utf-8" })
       .end(
@@ -484,7 +608,8 @@ const server = createServer(async (req, res) => {
   });
   try {
     const url = new URL(req.url ?? "/", "http://placeholder");
-    const match = /^\/remote\.php\/dav\/(files|uploads)\/([^/]+)(\/.*)?$/.exec(url.pathname);
+    if (url.pathname === "/ocs/v1.php/cloud/user" && req.method === "GET") return await ocsCurrentUser(req, res, url);
+    const match = /^\/remote\.php\/dav\/(files|uploads|trashbin)\/([^/]+)(\/.*)?$/.exec(url.pathname);
     if (!match) {
       await drain(req);
       throw new HttpError(404, "not a DAV path", "Sabre\\DAV\\Exception\\NotFound");
@@ -498,13 +623,18 @@ const server = createServer(async (req, res) => {
         "Sabre\\DAV\\Exception\\NotAuthenticated",
       );
     }
-    if (decodeURIComponent(match[2] ?? "") !== user.name) {
+    const pathUser = decodeURIComponent(match[2] ?? "");
+    if (pathUser !== idOf(user)) {
       await drain(req);
+      // Paths name user IDs: a login name that is not also an ID names no principal.
+      if (!users.some((other) => idOf(other) === pathUser))
+        throw new HttpError(404, `Principal with name ${pathUser} not found`, "Sabre\\DAV\\Exception\\NotFound");
       throw new HttpError(403, "this is another user's space", "Sabre\\DAV\\Exception\\Forbidden");
     }
     const segments = segmentsOf(match[3] ?? "");
     await mkdir(filesDir(user), { recursive: true });
     if (match[1] === "files") await filesRequest(req, res, user, segments);
+    else if (match[1] === "trashbin") await trashRequest(req, res, user, segments);
     else await uploadsRequest(req, res, user, segments);
   } catch (error) {
     if (error instanceof HttpError) sendError(res, error);

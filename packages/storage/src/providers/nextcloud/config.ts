@@ -20,6 +20,12 @@ export const nextcloudConfigSchema = z
       .default("/"),
     /** The base folder must already exist: never create it (MKCOL), fail with NOT_FOUND instead. */
     mustExist: z.boolean().default(false),
+    /**
+     * Nextcloud mode: after deleting a file (prune, a replaced upload's cleanup), also remove it from the
+     * user's trash bin (`/remote.php/dav/trashbin/<user-id>/trash`), so the space is freed at once. Off by
+     * default: the trash bin is the user's undo. Env NEXTCLOUD_PURGE_TRASH, URL `?purge_trash=true`.
+     */
+    purgeTrash: z.boolean().default(false),
     /** Chunk size for Nextcloud chunked upload v2 (5 MB to 5 GB). */
     chunkSizeBytes: z
       .number()
@@ -32,6 +38,11 @@ export const nextcloudConfigSchema = z
   .refine((c) => c.mode !== "nextcloud" || c.username.length > 0, {
     path: ["username"],
     message: "required in nextcloud mode (the Nextcloud login name)",
+  })
+  // A plain WebDAV server has no trash bin API.
+  .refine((c) => c.mode === "nextcloud" || !c.purgeTrash, {
+    path: ["purgeTrash"],
+    message: "only in nextcloud mode (plain WebDAV has no trash bin API)",
   });
 export type NextcloudConfig = z.infer<typeof nextcloudConfigSchema>;
 

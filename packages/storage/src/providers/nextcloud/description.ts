@@ -2,7 +2,8 @@
  * @module providers/nextcloud/description
  * `nextcloud+https://USER@host/folder` (`NEXTCLOUD_PASSWORD`, an app password) and
  * `webdav+https://[user@]host/dav/root/path` (`WEBDAV_USERNAME`, `WEBDAV_PASSWORD`), or
- * `DEFAULT_STORAGE_TYPE=nextcloud` with `NEXTCLOUD_*`. `?must_exist=true` refuses to create the folder.
+ * `DEFAULT_STORAGE_TYPE=nextcloud` with `NEXTCLOUD_*`. `?must_exist=true` refuses to create the folder;
+ * `?purge_trash=true` (`NEXTCLOUD_PURGE_TRASH`) also removes deleted files from Nextcloud's trash bin.
  */
 import { StorageError } from "../../errors.ts";
 import { type Env, isTruthy, type ProviderDescription } from "../../layer/provider.ts";
@@ -12,7 +13,8 @@ const withoutTrailingSlashes = (path: string) => path.replace(/\/+$/, "");
 
 function flags(query: URLSearchParams | undefined, env: Env) {
   const mustExist = query?.has("must_exist") ? query.get("must_exist") : env.NEXTCLOUD_MUST_EXIST;
-  return isTruthy(mustExist) ? { mustExist: true } : {};
+  const purgeTrash = query?.has("purge_trash") ? query.get("purge_trash") : env.NEXTCLOUD_PURGE_TRASH;
+  return { ...(isTruthy(mustExist) ? { mustExist: true } : {}), ...(isTruthy(purgeTrash) ? { purgeTrash: true } : {}) };
 }
 
 export const nextcloudDescription: ProviderDescription<NextcloudConfig> = {
@@ -60,6 +62,7 @@ export const nextcloudDescription: ProviderDescription<NextcloudConfig> = {
     print(c) {
       const query = new URLSearchParams();
       if (c.mustExist) query.set("must_exist", "true");
+      if (c.purgeTrash) query.set("purge_trash", "true");
       const user = c.username ? `${encodeURIComponent(c.username)}@` : "";
       const url = new URL(c.serverUrl);
       const base = c.basePath.replace(/^\/+|\/+$/g, "");
@@ -82,6 +85,7 @@ export const nextcloudDescription: ProviderDescription<NextcloudConfig> = {
     "NEXTCLOUD_BASE_PATH",
     "NEXTCLOUD_MODE",
     "NEXTCLOUD_MUST_EXIST",
+    "NEXTCLOUD_PURGE_TRASH",
     "WEBDAV_USERNAME",
     "WEBDAV_PASSWORD",
   ],

@@ -10,10 +10,22 @@
  * In nextcloud mode a stream larger than one chunk goes through chunked upload v2 instead, which the
  * server assembles and moves onto the key in one request. Bodies always carry a Content-Length except a
  * plain-WebDAV stream of unknown length, where chunked transfer encoding is the only option.
+ *
+ * User ID: Nextcloud's DAV paths name the user by their ID, which differs from the login name for
+ * LDAP/SAML accounts and e-mail logins (`/remote.php/dav/files/<user-id>`; developer manual, "WebDAV
+ * basics": "the user ID, not the login name"). So in nextcloud mode the ID is read once from OCS
+ * (`GET /ocs/v1.php/cloud/user` with `OCS-APIRequest: true`, which answers for the authenticated user;
+ * OCS API overview) before the first DAV request, and every path is built from it.
+ *
+ * Trash bin: a WebDAV DELETE moves the file to the user's trash bin (files_trashbin), so deleting frees
+ * no space on the server until the trash is emptied or expires. With `purgeTrash` the deleted file is
+ * also removed from the trash bin: PROPFIND `/remote.php/dav/trashbin/<user-id>/trash` and DELETE the
+ * item whose `nc:trashbin-original-location` is the file's path (developer manual, WebDAV "Trashbin").
  */
 import { stat as fsStat } from "node:fs/promises";
 import { addAbortSignal, type Readable, Transform, type TransformCallback } from "node:stream";
 import { createClient, type FileStat, parseXML, type WebDAVClient } from "webdav";
+import { z } from "zod";
 import type { DownloadOptions, StorageObjectInfo, UploadOptions, UploadResult, UploadSource } from "../../contract.ts";
 import { StorageError } from "../../errors.ts";
 import { joinPath } from "../../keys.ts";
@@ -38,6 +50,17 @@ const ASSEMBLY_TIMEOUT_MS = 30 * 60_000;
 /** Folders listed in parallel by `list`. */
 const LIST_CONCURRENCY = 4;
 
+const TRASH_PROPFIND = `<?xml version="1.0" encoding="utf-8"?>
+<d:propfind xmlns:d="DAV:" xmlns:nc="http://nextcloud.org/ns"><d:prop><nc:trashbin-filename/><nc:trashbin-original-location/><nc:trashbin-deletion-time/><d:resourcetype/></d:prop></d:propfind>`;
+
+/** OCS v1 answer of `/cloud/user` in JSON (`Accept: application/json`): only what is used. */
+const ocsUserSchema = z.object({
+  ocs: z.object({
+    meta: z.object({ statuscode: z.number(), message: z.string().nullish() }),
+    data: z.object({ id: z.string().min(1) }).or(z.array(z.unknown())),
+  }),
+});
+
 const QUOTA_PROPFIND = `<?xml version="1.0" encoding="utf-8"?>
 <d:propfind xmlns:d="DAV:"><d:prop><d:quota-available-bytes/><d:quota-used-bytes/><d:resourcetype/></d:prop></d:propfind>`;
 
@@ -51,8 +74,10 @@ interface Clients {
   readonly root: WebDAVClient;
   /** The DAV root's path as seen by `root`: "" in nextcloud mode, the server URL's path in webdav mode. */
   readonly rootPrefix: string;
-  /** Nextcloud mode only: rooted at `/remote.php/dav/uploads/<user>`. */
+  /** Nextcloud mode only: rooted at `/remote.php/dav/uploads/<user-id>`. */
   readonly uploads: WebDAVClient | undefined;
+  /** Nextcloud mode only: rooted at `/remote.php/dav/trashbin/<user-id>`. */
+  readonly trash: WebDAVClient | undefined;
   /** Absolute URL of the DAV root, for Destination headers. */
   readonly filesRootUrl: string;
   readonly agents: Agents;
@@ -96,6 +121,10 @@ interface PendingUpload {
 
 export class NextcloudDriver implements StorageDriver {
   private clients: Clients | undefined;
+  private agentsInstance: Agents | undefined;
+  /** Nextcloud mode: the user ID the DAV paths use (from OCS), once known. */
+  private userId: string | undefined;
+  private userIdLookup: Promise<void> | undefined;
   /** Set once the base folder has been seen to exist (or created). */
   private baseChecked: Promise<void> | undefined;
   /** Folders known to exist (MKCOL done or answered 405), shared by parallel uploads. */
@@ -110,18 +139,102 @@ export class NextcloudDriver implements StorageDriver {
     return this.context.name;
   }
 
+  private get agents(): Agents {
+    this.agentsInstance ??= createAgents(CONNECT_TIMEOUT_MS);
+    return this.agentsInstance;
+  }
+
+  private get clientOptions() {
+    const cfg = this.cfg;
+    return {
+      ...(cfg.username || cfg.password ? { username: cfg.username, password: cfg.password } : {}),
+      httpAgent: this.agents.httpAgent,
+      httpsAgent: this.agents.httpsAgent,
+    };
+  }
+
+  /**
+   * Nextcloud mode: reads the user ID from OCS once (see the module comment); every driver method
+   * awaits this before its first DAV request. A server without OCS (404) keeps the login name.
+   */
+  private ready(signal?: AbortSignal): Promise<void> {
+    if (this.cfg.mode !== "nextcloud" || this.userId !== undefined) return Promise.resolve();
+    if (!this.userIdLookup) {
+      const lookup = this.lookUpUserId();
+      this.userIdLookup = lookup;
+      lookup.catch(() => {
+        if (this.userIdLookup === lookup) this.userIdLookup = undefined;
+      });
+    }
+    const pending = this.userIdLookup;
+    if (!signal) return pending;
+    return Promise.race([
+      pending,
+      new Promise<void>((_, reject) => {
+        if (signal.aborted) reject(new StorageError("INTERRUPTED", this.name, "aborted while reading the user ID"));
+        signal.addEventListener(
+          "abort",
+          () => reject(new StorageError("INTERRUPTED", this.name, "aborted while reading the user ID")),
+          { once: true },
+        );
+      }),
+    ]);
+  }
+
+  private async lookUpUserId(): Promise<void> {
+    const server = this.cfg.serverUrl.replace(/\/+$/, "");
+    const ocs = createClient(server, this.clientOptions);
+    const what = "reading the user ID (/ocs/v1.php/cloud/user)";
+    const answer = await this.timed(
+      what,
+      async (s) => {
+        try {
+          const res = await ocs.customRequest("/ocs/v1.php/cloud/user", {
+            method: "GET",
+            headers: { "OCS-APIRequest": "true", Accept: "application/json" },
+            signal: s,
+          });
+          return await res.text();
+        } catch (error) {
+          if (httpStatus(error) === 404) return undefined;
+          throw error;
+        }
+      },
+      { notFound: `no Nextcloud answers at ${server}; check the server URL (the Nextcloud root, without /remote.php/…)` },
+    );
+    if (answer === undefined) {
+      // Not a Nextcloud with the provisioning API (an old or trimmed server): the login name is all there is.
+      this.userId = this.cfg.username;
+      return;
+    }
+    let parsed: z.infer<typeof ocsUserSchema>;
+    try {
+      parsed = ocsUserSchema.parse(JSON.parse(answer));
+    } catch {
+      throw new StorageError(
+        "UNKNOWN",
+        this.name,
+        `${what}: the server's answer is not an OCS user (is serverUrl the Nextcloud root?)`,
+      );
+    }
+    const { meta, data } = parsed.ocs;
+    // OCS v1 may answer HTTP 200 with its own status code: 100 is success, 997 "not authorized".
+    if (meta.statuscode === 997) throw mapDavError(Object.assign(new Error("OCS 997"), { status: 401 }), what, this.ctx());
+    if (meta.statuscode !== 100 || Array.isArray(data)) {
+      throw new StorageError("UNKNOWN", this.name, `${what}: OCS status ${meta.statuscode} ${meta.message ?? ""}`.trim());
+    }
+    this.userId = data.id;
+  }
+
   private get davClients(): Clients {
     if (this.clients) return this.clients;
     const cfg = this.cfg;
+    if (cfg.mode === "nextcloud" && this.userId === undefined) throw new Error("internal: the user ID is not known yet");
     const server = cfg.serverUrl.replace(/\/+$/, "");
-    const user = encodeURIComponent(cfg.username);
+    const user = encodeURIComponent(this.userId ?? cfg.username);
     const filesRootUrl = cfg.mode === "nextcloud" ? `${server}/remote.php/dav/files/${user}` : server;
-    const agents = createAgents(CONNECT_TIMEOUT_MS);
-    const options = {
-      ...(cfg.username || cfg.password ? { username: cfg.username, password: cfg.password } : {}),
-      httpAgent: agents.httpAgent,
-      httpsAgent: agents.httpsAgent,
-    };
+    const agents = this.agents;
+    const options = this.clientOptions;
     const files = createClient(filesRootUrl, options);
     const url = new URL(server);
     this.clients = {
@@ -130,6 +243,7 @@ export class NextcloudDriver implements StorageDriver {
       // The client encodes paths itself: hand it decoded segments (a user "a@b" appears as a%40b in the URL).
       rootPrefix: cfg.mode === "nextcloud" ? "" : decodeURIComponent(url.pathname).replace(/\/+$/, ""),
       uploads: cfg.mode === "nextcloud" ? createClient(`${server}/remote.php/dav/uploads/${user}`, options) : undefined,
+      trash: cfg.mode === "nextcloud" ? createClient(`${server}/remote.php/dav/trashbin/${user}`, options) : undefined,
       filesRootUrl,
       agents,
     };
@@ -300,6 +414,7 @@ export class NextcloudDriver implements StorageDriver {
     };
     const folderKey = key.includes("/") ? key.slice(0, key.lastIndexOf("/")) : "";
     try {
+      await this.ready(signal);
       await this.ensureBase(signal);
       await this.ensureFolders(folderKey, signal);
     } catch (error) {
@@ -513,6 +628,7 @@ export class NextcloudDriver implements StorageDriver {
     connect.addEventListener("abort", onConnectTimeout, { once: true });
     const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
     try {
+      await this.ready(signal);
       const res = await this.davClients.files.customRequest(this.davPath(key), { method: "GET", signal });
       return (res as unknown as { body: Readable }).body;
     } catch (error) {
@@ -523,6 +639,7 @@ export class NextcloudDriver implements StorageDriver {
   }
 
   async stat(key: string): Promise<StorageObjectInfo> {
+    await this.ready();
     const info = await this.timed(
       key,
       async (s) => (await this.davClients.files.stat(this.davPath(key), { signal: s })) as FileStat,
@@ -540,18 +657,66 @@ export class NextcloudDriver implements StorageDriver {
   }
 
   async delete(key: string): Promise<void> {
-    await this.timed(`delete of ${key}`, async (s) => {
+    await this.ready();
+    const deleted = await this.timed(`delete of ${key}`, async (s) => {
       try {
         await this.davClients.files.deleteFile(this.davPath(key), { signal: s });
+        return true;
       } catch (error) {
-        if (httpStatus(error) === 404) return;
+        if (httpStatus(error) === 404) return false;
         throw error;
+      }
+    });
+    if (deleted && this.cfg.purgeTrash && this.cfg.mode === "nextcloud") await this.purgeFromTrash(key);
+  }
+
+  /**
+   * Removes the item the DELETE of `key` just put in the trash bin: the newest one whose original
+   * location is the key's path (an older deletion of the same path, if any, is left alone).
+   */
+  private async purgeFromTrash(key: string): Promise<void> {
+    const trash = this.davClients.trash;
+    if (!trash) return;
+    const what = `delete of ${key} (removing it from the trash bin)`;
+    const original = this.davPath(key).replace(/^\/+/, "");
+    const xml = await this.timed(
+      what,
+      async (s) => {
+        const res = await trash.customRequest("/trash", {
+          method: "PROPFIND",
+          headers: { Depth: "1", "Content-Type": "application/xml; charset=utf-8", Accept: "application/xml" },
+          data: TRASH_PROPFIND,
+          signal: s,
+        });
+        return res.text();
+      },
+      { notFound: "the server has no trash bin endpoint (/remote.php/dav/trashbin): turn purgeTrash off" },
+    );
+    const parsed = await parseXML(xml);
+    let newest: { href: string; time: number } | undefined;
+    for (const response of parsed.multistatus.response) {
+      const propstats = Array.isArray(response.propstat) ? response.propstat : [response.propstat];
+      const props = propstats.find((p) => p && /\s200\s/.test(` ${p.status} `))?.prop as Record<string, unknown> | undefined;
+      // ownCloud/Nextcloud versions differ on a leading slash in the original location (owncloud/core#39337).
+      const location = String(props?.["trashbin-original-location"] ?? "").replace(/^\/+/, "");
+      if (location !== original) continue;
+      const time = Number(props?.["trashbin-deletion-time"] ?? 0);
+      if (!newest || time >= newest.time) newest = { href: String(response.href), time };
+    }
+    if (!newest) return; // the server keeps no trash (files_trashbin disabled): nothing to remove
+    const item = decodeURIComponent(newest.href.replace(/\/+$/, "").split("/").pop() ?? "");
+    await this.timed(what, async (s) => {
+      try {
+        await trash.deleteFile(`/trash/${item}`, { signal: s });
+      } catch (error) {
+        if (httpStatus(error) !== 404) throw error;
       }
     });
   }
 
   /** Every file below the deepest folder the prefix names (nothing else can match), folders listed in parallel. */
   async list(prefix: string): Promise<StorageObjectInfo[]> {
+    await this.ready();
     const out: StorageObjectInfo[] = [];
     const basePrefix = this.base ? `/${this.base}/` : "/";
     const limit = createLimit(LIST_CONCURRENCY);
@@ -593,6 +758,7 @@ export class NextcloudDriver implements StorageDriver {
    */
   async checkConnection(): Promise<void> {
     this.baseChecked = undefined;
+    await this.ready();
     const { segments, existing } = await this.findBase();
     if (existing < segments.length && this.cfg.mustExist)
       throw new StorageError("NOT_FOUND", this.name, this.baseMissingMessage());
@@ -605,6 +771,7 @@ export class NextcloudDriver implements StorageDriver {
   }
 
   async getAvailableSpace(): Promise<number | null> {
+    await this.ready();
     const res = await this.timed(
       "free space",
       (s) =>
@@ -633,7 +800,8 @@ export class NextcloudDriver implements StorageDriver {
   }
 
   async close(): Promise<void> {
-    this.clients?.agents.destroy();
+    this.agentsInstance?.destroy();
+    this.agentsInstance = undefined;
     this.clients = undefined;
     this.baseChecked = undefined;
     this.folders.clear();
