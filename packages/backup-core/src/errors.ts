@@ -24,6 +24,8 @@ export const BACKUP_ERROR_CODES = [
   "INVALID_OPTIONS",
   /** pg_dump/pg_dumpall exited with an error, or the snapshot could not be held. */
   "DUMP_FAILED",
+  /** The compressor failed: a gzip worker thread died or threw, or zstd exited with an error. */
+  "COMPRESSION_FAILED",
   /** Encryption could not be set up (bad recipient) or failed. */
   "ENCRYPTION_FAILED",
   /** A storage destination failed (wraps a StorageError in `cause`). */

@@ -1,18 +1,27 @@
 /**
  * @module archive/compress
- * Compression stages: gzip through node:zlib (runs on libuv's thread pool, so it overlaps with
- * the rest of the pipeline), zstd through the `zstd` binary (Node 20 has no zstd), or none.
+ * Compression stages: gzip as independent members deflated on worker threads (parallel-gzip.ts,
+ * as pigz; `STOWAGE_COMPRESS_THREADS` threads, default one per core), zstd through the `zstd`
+ * binary (Node 20 has no zstd; `-T0` uses every core), or none.
  * Each stage is an async-generator transform for `stream.pipeline`, so backpressure is kept.
  */
 import { spawn } from "node:child_process";
 import type { Transform } from "node:stream";
-import { createGzip } from "node:zlib";
 import { BackupError } from "../errors.ts";
 import type { Compression } from "../manifest.ts";
+import { compressThreads, parallelGzipStage } from "./parallel-gzip.ts";
 import { zstdStage } from "./zstd.ts";
 
 /** One pipeline stage: a Transform stream or an async-generator transform. */
-export type Stage = Transform | ((source: AsyncIterable<Buffer>) => AsyncIterable<Buffer>);
+export type Stage = Transform | ((source: AsyncIterable<Buffer>, options?: { signal?: AbortSignal }) => AsyncIterable<Buffer>);
+
+export interface CompressionOptions {
+  readonly zstdPath?: string;
+  /** gzip worker threads; default `STOWAGE_COMPRESS_THREADS` from `env`, else one per core. */
+  readonly threads?: number;
+  /** Where `STOWAGE_COMPRESS_THREADS` is read; default process.env. */
+  readonly env?: NodeJS.ProcessEnv;
+}
 
 export const DEFAULT_LEVELS: Record<Compression, number> = { gzip: 6, zstd: 3, none: 0 };
 
@@ -34,32 +43,33 @@ export async function checkCompressor(compression: Compression, zstdPath = "zstd
   });
 }
 
-function gzipStage(level: number): Stage {
-  return createGzip({ level, chunkSize: 64 * 1024 });
-}
-
 function zstdCompressStage(level: number, zstdPath: string): Stage {
   // -T0: one worker per core, like `zstd -T0`; -q: no progress on stderr.
   return zstdStage({
     args: [`-${level}`, "-T0", "-q", "-c"],
     zstdPath,
-    failed: (code, stderr) => new BackupError("DUMP_FAILED", `zstd exited with status ${code}: ${stderr}`),
+    failed: (code, stderr) => new BackupError("COMPRESSION_FAILED", `zstd exited with status ${code}: ${stderr}`),
     notStarted: () =>
       new BackupError("COMPRESSOR_MISSING", "zstd compression needs the zstd program: apt-get install zstd (or use gzip)"),
   });
 }
 
-/** A factory of fresh stages (one per file), or `undefined` for no compression. */
+/**
+ * A factory of fresh stages (one per file), or `undefined` for no compression. Throws
+ * INVALID_OPTIONS now, before any dump, for a bad thread count.
+ */
 export function compressionStage(
   compression: Compression,
   level = DEFAULT_LEVELS[compression],
-  zstdPath = "zstd",
+  options: CompressionOptions = {},
 ): (() => Stage) | undefined {
   switch (compression) {
-    case "gzip":
-      return () => gzipStage(level);
+    case "gzip": {
+      const threads = compressThreads(options.threads, options.env);
+      return () => parallelGzipStage({ level, threads });
+    }
     case "zstd":
-      return () => zstdCompressStage(level, zstdPath);
+      return () => zstdCompressStage(level, options.zstdPath ?? "zstd");
     case "none":
       return undefined;
   }
