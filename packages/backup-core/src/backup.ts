@@ -6,44 +6,33 @@
  * that failed keeps no manifest (and its uploaded parts are deleted, best effort), so nothing there
  * looks complete.
  *
+ * This file only orders the steps; each lives in backup/: preflight (options, tools, connection,
+ * versions, snapshot), dump-part (one part from pg_dump to every destination), destinations
+ * (per-destination results and cleanup), manifest-writer (the commit marker), progress.
+ *
  * Source-side failures (bad URL, login, tools, pg_dump) throw a `BackupError` after cleaning up;
  * destination-side failures are reported per destination in the result and never fail the others.
  */
 import { randomInt } from "node:crypto";
-import { createRequire } from "node:module";
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import type { StorageDestination } from "@stowage/storage";
-import { z } from "zod";
-import { coalesce } from "./archive/coalesce.ts";
-import { checkCompressor, compressionStage, DEFAULT_LEVELS, type Stage } from "./archive/compress.ts";
-import { createEncryption, type EncryptionOptions } from "./archive/encrypt.ts";
-import { AllDestinationsFailedError, FanOut } from "./archive/fan-out.ts";
-import { Hasher } from "./archive/hasher.ts";
-import { readManagedTableObjects } from "./dump/managed-objects.ts";
-import { planDump } from "./dump/plan.ts";
-import { runTool } from "./dump/run-tool.ts";
-import { BackupError, storageFailure } from "./errors.ts";
+import type { EncryptionOptions } from "./archive/encrypt.ts";
+import { BackupDestinations } from "./backup/destinations.ts";
+import { dumpPart } from "./backup/dump-part.ts";
+import { composeManifest, writeManifest } from "./backup/manifest-writer.ts";
+import { type BackupSettings, type BackupSource, openSource, settleOptions } from "./backup/preflight.ts";
+import { BackupMeter } from "./backup/progress.ts";
+import { BackupError } from "./errors.ts";
 import {
-  BACKUP_TYPES,
   type BackupManifest,
   type BackupType,
   backupTimestamp,
-  COMPRESSIONS,
   type Compression,
-  FORMAT_VERSION,
-  MANIFEST_FILE,
   type ManifestFile,
-  manifestSchema,
   type PartRole,
   partFileName,
 } from "./manifest.ts";
-import { sealManifest } from "./manifest-mac.ts";
-import { childEnv, parseDatabaseUrl, secretsOf } from "./pg/connection.ts";
-import { type HeldSnapshot, holdSnapshot } from "./pg/snapshot.ts";
-import { findPgTools } from "./pg/tools.ts";
 
-export const TOOL_VERSION: string = (createRequire(import.meta.url)("../package.json") as { version: string }).version;
+export { TOOL_VERSION } from "./backup/manifest-writer.ts";
 
 export interface BackupProgress {
   /** The part being dumped now. */
@@ -100,21 +89,6 @@ export interface BackupResult {
   readonly ok: boolean;
 }
 
-const optionsSchema = z.object({
-  databaseUrl: z.string().min(1),
-  type: z.enum(BACKUP_TYPES).default("full"),
-  name: z
-    .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "use letters, digits, '.', '_' and '-' only")
-    .max(100)
-    .optional(),
-  migrationHistory: z.boolean().default(false),
-  compression: z.enum(COMPRESSIONS).default("gzip"),
-  compressionLevel: z.number().int().min(1).max(19).optional(),
-  rolePasswords: z.boolean().default(false),
-  progressIntervalMs: z.number().int().nonnegative().default(250),
-});
-
 const ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz";
 
 /** 6 random base-36 characters: unique enough within one second of one database. */
@@ -129,14 +103,6 @@ function safeName(database: string): string {
   return database.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^[._-]+/, "") || "db";
 }
 
-interface DestinationState {
-  readonly dest: StorageDestination;
-  readonly keys: string[];
-  error?: BackupError;
-  uploadedDone: number;
-  uploadedCurrent: number;
-}
-
 const CONTENT_TYPES: Record<Compression, string> = {
   gzip: "application/gzip",
   zstd: "application/zstd",
@@ -144,235 +110,96 @@ const CONTENT_TYPES: Record<Compression, string> = {
 };
 
 export async function runBackup(options: BackupOptions): Promise<BackupResult> {
-  const parsed = optionsSchema.safeParse(options);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new BackupError("INVALID_OPTIONS", `invalid backup option ${issue.path.join(".")}: ${issue.message}`);
-  }
-  const opts = parsed.data;
-  if (options.destinations.length === 0) throw new BackupError("INVALID_OPTIONS", "no destination given: pass at least one");
-  const env = options.env ?? process.env;
-  const signal = options.signal;
-  const target = parseDatabaseUrl(opts.databaseUrl, env);
-  const secrets = secretsOf(target);
-  const encryption = options.encryption ? createEncryption(options.encryption) : undefined;
-  const compress = compressionStage(opts.compression, opts.compressionLevel ?? DEFAULT_LEVELS[opts.compression]);
-  await checkCompressor(opts.compression);
-
+  const settings = await settleOptions(options);
+  const { signal } = options;
   const startedAt = new Date();
-  const name = opts.name ?? safeName(target.database);
+  const name = settings.name ?? safeName(settings.target.database);
   const backupId = `${name}/${backupTimestamp(startedAt)}-${shortId()}`;
-  const states: DestinationState[] = options.destinations.map((dest) => ({
-    dest,
-    keys: [],
-    uploadedDone: 0,
-    uploadedCurrent: 0,
-  }));
+  const destinations = new BackupDestinations(options.destinations, backupId, settings.secrets);
+  await destinations.checkConnections();
+  if (!destinations.anyLive) return destinations.results(undefined);
+  const meter = new BackupMeter(options.onProgress, settings.progressIntervalMs, startedAt, () => destinations.uploaded());
 
-  // Preflight: a destination that cannot be written is reported now and never slows the dump.
-  await Promise.all(
-    states.map(async (s) => {
-      const check = await s.dest.validateConnection();
-      if (!check.ok) s.error = new BackupError("STORAGE", withName(s.dest.name, check.error ?? "not reachable"), { secrets });
-    }),
-  );
-  let manifest: BackupManifest | undefined;
-  const results = (): BackupResult => {
-    const destinations = states.map(
-      (s): DestinationResult =>
-        s.error
-          ? { destination: s.dest.name, ok: false, backupId, error: s.error }
-          : { destination: s.dest.name, ok: true, backupId, manifest: manifest! },
-    );
-    return { backupId, destinations, ok: destinations.every((d) => d.ok) };
-  };
-  const live = () => states.filter((s) => !s.error);
-  if (live().length === 0) return results();
-
-  let snapshot: HeldSnapshot | undefined;
-  let progressTimer = 0;
-  let bytesDumped = 0;
-  let bytesStored = 0;
-  let currentPart: PartRole = "roles";
-  const report = (force: boolean) => {
-    if (!options.onProgress) return;
-    const now = performance.now();
-    if (!force && now - progressTimer < opts.progressIntervalMs) return;
-    progressTimer = now;
-    const elapsedMs = Date.now() - startedAt.getTime();
-    options.onProgress({
-      part: currentPart,
-      bytesDumped,
-      bytesStored,
-      uploaded: states.map((s) => ({ destination: s.dest.name, bytes: s.uploadedDone + s.uploadedCurrent, failed: !!s.error })),
-      elapsedMs,
-      bytesPerSecond: elapsedMs > 0 ? Math.round((bytesDumped / elapsedMs) * 1000) : 0,
-    });
-  };
-
+  let source: BackupSource | undefined;
   try {
-    snapshot = await holdSnapshot(target, signal, options.snapshot);
-    const facts = snapshot.facts;
-    if (opts.migrationHistory && !facts.hasMigrationHistory) {
-      throw new BackupError("INVALID_OPTIONS", "migration history requested, but the database has no supabase_migrations schema");
+    source = await openSource(settings, signal, options.snapshot);
+    const files = await storeParts(settings, source, destinations, meter, backupId, signal);
+    if (!files) {
+      await source.snapshot.release();
+      await destinations.cleanup();
+      return destinations.results(undefined);
     }
-    // Supabase: the user's triggers/policies on auth, storage, … tables, read in the dump's snapshot
-    // before anything else uses its connection. Data-only backups have no schema.sql to carry them.
-    const managedObjectsSql =
-      facts.supabase && opts.type !== "data" ? await readManagedTableObjects(snapshot, facts.versionNum) : "";
-    const parts = planDump({
-      type: opts.type,
-      managedObjectsSql,
-      migrationHistory: opts.migrationHistory,
-      facts,
-      snapshotId: snapshot.id,
-      dbname: target.urlWithoutPassword,
-      rolePasswords: opts.rolePasswords,
-    });
-    const tools = await findPgTools({
-      serverVersionNum: facts.versionNum,
-      tools: parts.some((p) => p.tool === "pg_dumpall") ? ["pg_dump", "pg_dumpall"] : ["pg_dump"],
-      env,
-    });
-    // Counted on the snapshot's own connection while pg_dump works: same moment, no extra wait.
-    const counting = snapshot.countRows(parts.flatMap((p) => p.tables));
-    counting.catch(() => {});
-
-    const files: ManifestFile[] = [];
-    const toolEnv = childEnv(target, env);
-    for (const part of parts) {
-      currentPart = part.role;
-      const fileName = partFileName(part.role, opts.compression, !!encryption);
-      const key = `${backupId}/${fileName}`;
-      const active = live();
-      if (active.length === 0) break;
-      const base = bytesDumped;
-      const baseStored = bytesStored;
-      const plain = new Hasher((n) => {
-        bytesDumped = base + n;
-        report(false);
-      });
-      const stored = new Hasher((n) => {
-        bytesStored = baseStored + n;
-      });
-      const fan = new FanOut(
-        active.map((s) => ({
-          name: s.dest.name,
-          start: (stream) => {
-            s.uploadedCurrent = 0;
-            return s.dest.upload(stream, key, {
-              signal,
-              contentType: CONTENT_TYPES[opts.compression],
-              onProgress: (n) => {
-                s.uploadedCurrent = n;
-              },
-            });
-          },
-        })),
-      );
-      const stages: Stage[] = [];
-      const compressor = compress?.();
-      if (compressor) stages.push(compressor);
-      if (encryption) stages.push(encryption.stage);
-      try {
-        await pipeline(
-          runTool({ command: tools.paths[part.tool], args: part.args, env: toolEnv, secrets, signal }),
-          coalesce(),
-          part.transform(),
-          plain,
-          ...(stages as []),
-          stored,
-          fan,
-          { signal },
-        );
-      } catch (error) {
-        if (!(error instanceof AllDestinationsFailedError)) throw error;
-      }
-      const outcomes = await fan.outcomes();
-      active.forEach((s, i) => {
-        const outcome = outcomes[i]!;
-        s.uploadedDone += s.uploadedCurrent;
-        s.uploadedCurrent = 0;
-        if (!outcome.ok) {
-          s.error = storageFailure(outcome.error, `upload of ${key} to ${s.dest.name}`, secrets);
-        } else if (outcome.result.sha256 !== stored.sha256 || outcome.result.size !== stored.bytes) {
-          s.error = new BackupError(
-            "STORAGE",
-            `${s.dest.name}: ${key} was stored with a different size or checksum than was sent`,
-          );
-          s.keys.push(key);
-        } else {
-          s.keys.push(key);
-        }
-      });
-      if (live().length === 0) break;
-      files.push({
-        name: fileName,
-        role: part.role,
-        size: stored.bytes,
-        sha256: stored.sha256,
-        plainSize: plain.bytes,
-        plainSha256: plain.sha256,
-      });
-      report(true);
-    }
-    if (live().length === 0) {
-      await snapshot.release();
-      await cleanup(states);
-      return results();
-    }
-    const tables = await counting;
-    await snapshot.release();
-    const finishedAt = new Date();
-    manifest = manifestSchema.parse({
-      format: "stowage-backup",
-      formatVersion: FORMAT_VERSION,
+    const tables = await source.counting;
+    await source.snapshot.release();
+    const manifest = await composeManifest({
       id: backupId,
       name,
-      tool: { name: "stowage", version: TOOL_VERSION },
-      server: {
-        version: facts.version,
-        versionNum: facts.versionNum,
-        supabase: facts.supabase,
-        host: target.host,
-        database: target.database,
-      },
-      pgDump: { version: tools.version },
-      type: opts.type,
-      compression: opts.compression,
-      encryption: encryption?.manifest ?? null,
-      migrationHistory: opts.migrationHistory,
+      facts: source.facts,
+      target: settings.target,
+      pgDumpVersion: source.tools.version,
+      type: settings.type,
+      compression: settings.compression,
+      encryption: settings.encryption?.manifest,
+      passphrase: options.encryption && "passphrase" in options.encryption ? options.encryption : undefined,
+      migrationHistory: settings.migrationHistory,
       files,
       tables,
-      startedAt: startedAt.toISOString(),
-      finishedAt: finishedAt.toISOString(),
-    } satisfies BackupManifest);
-    // A passphrase backup authenticates its manifest (manifest-mac.ts); recipients cannot.
-    if (options.encryption && "passphrase" in options.encryption) {
-      manifest = await sealManifest(manifest, options.encryption.passphrase, options.encryption.scryptWorkFactor);
-    }
-    const body = `${JSON.stringify(manifest, null, 2)}\n`;
-    await Promise.all(
-      live().map(async (s) => {
-        try {
-          await s.dest.upload(Readable.from([Buffer.from(body)]), `${backupId}/${MANIFEST_FILE}`, {
-            signal,
-            contentType: "application/json",
-            size: Buffer.byteLength(body),
-          });
-        } catch (error) {
-          s.error = storageFailure(error, `upload of ${backupId}/${MANIFEST_FILE} to ${s.dest.name}`, secrets);
-        }
-      }),
-    );
-    await cleanup(states);
-    return results();
+      startedAt,
+    });
+    await writeManifest(destinations, manifest, signal);
+    await destinations.cleanup();
+    return destinations.results(manifest);
   } catch (error) {
-    await snapshot?.release();
-    for (const s of states) s.error ??= toBackupError(error, secrets, signal);
-    await cleanup(states);
-    throw toBackupError(error, secrets, signal);
+    await source?.snapshot.release();
+    destinations.failAll(toBackupError(error, settings.secrets, signal));
+    await destinations.cleanup();
+    throw toBackupError(error, settings.secrets, signal);
   }
+}
+
+/**
+ * Dumps the parts one after the other to every live destination. Returns the manifest's file
+ * entries, or undefined when no destination is left (the rest of the dump is skipped).
+ */
+async function storeParts(
+  settings: BackupSettings,
+  source: BackupSource,
+  destinations: BackupDestinations,
+  meter: BackupMeter,
+  backupId: string,
+  signal: AbortSignal | undefined,
+): Promise<ManifestFile[] | undefined> {
+  const files: ManifestFile[] = [];
+  for (const part of source.parts) {
+    const fileName = partFileName(part.role, settings.compression, !!settings.encryption);
+    const uploads = destinations.partUploads(`${backupId}/${fileName}`, CONTENT_TYPES[settings.compression], signal);
+    const counters = meter.startPart(part.role);
+    const dumped = await dumpPart({
+      part,
+      command: source.tools.paths[part.tool],
+      env: settings.toolEnv,
+      secrets: settings.secrets,
+      compress: settings.compress,
+      encrypt: settings.encryption?.stage,
+      targets: uploads.targets,
+      onPlainBytes: counters.plain,
+      onStoredBytes: counters.stored,
+      signal,
+    });
+    uploads.settle(dumped.outcomes, dumped.stored);
+    if (!destinations.anyLive) return undefined;
+    // A live destination stored exactly these bytes, so both streams ended and both digests exist.
+    files.push({
+      name: fileName,
+      role: part.role,
+      size: dumped.stored.bytes,
+      sha256: dumped.stored.sha256!,
+      plainSize: dumped.plain.bytes,
+      plainSha256: dumped.plain.sha256!,
+    });
+    meter.report(true);
+  }
+  return files;
 }
 
 function toBackupError(error: unknown, secrets: readonly string[], signal?: AbortSignal): BackupError {
@@ -383,20 +210,4 @@ function toBackupError(error: unknown, secrets: readonly string[], signal?: Abor
     cause: error,
     secrets: [...secrets],
   });
-}
-
-/** Deletes what failed destinations already received, so nothing there looks like a backup. */
-async function cleanup(states: readonly DestinationState[]): Promise<void> {
-  await Promise.all(
-    states
-      .filter((s) => s.error && s.keys.length > 0)
-      .map(async (s) => {
-        for (const key of s.keys.splice(0)) await s.dest.delete(key).catch(() => {});
-      }),
-  );
-}
-
-/** Prefixes a message with the destination's name unless the provider already did. */
-function withName(name: string, message: string): string {
-  return message.startsWith(`${name}:`) ? message : `${name}: ${message}`;
 }
