@@ -11,8 +11,10 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createServer } from "node:net";
+import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
 import { SignJWT } from "jose";
@@ -67,12 +69,33 @@ interface Stats {
   p99: number;
   rps: number;
   errors: number;
+  /**
+   * CPU per request of the process doing the work: the service (all its threads, from /proc) for the
+   * API side, this runner (the client of PostgreSQL) for the SQL side. Unlike latencies, it hardly
+   * moves with the machine's load, so it compares runs taken at different load averages.
+   */
+  cpuMsPerOp: number;
 }
+
+const CLOCK_TICKS = 100; // getconf CLK_TCK on Linux
+/** CPU time (user + system) of process `pid` so far, in ms. */
+function processCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS; // utime, stime
+}
+const ownCpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+/** The service's pid while it runs (set by main). */
+let servicePid = 0;
 
 /** Runs `op` from CONNECTIONS workers for DURATION seconds (each call checks a client out of the pool, as the API does). */
 async function sqlLoad(op: (worker: number) => Promise<void>): Promise<Stats> {
   const latencies: number[] = [];
   let errors = 0;
+  const cpuBefore = ownCpuMs();
   const end = performance.now() + DURATION * 1000;
   await Promise.all(
     Array.from({ length: CONNECTIONS }, async (_, worker) => {
@@ -88,8 +111,15 @@ async function sqlLoad(op: (worker: number) => Promise<void>): Promise<Stats> {
       }
     }),
   );
+  const cpuMsPerOp = (ownCpuMs() - cpuBefore) / Math.max(1, latencies.length + errors);
   latencies.sort((a, b) => a - b);
-  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), rps: latencies.length / DURATION, errors };
+  return {
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    rps: latencies.length / DURATION,
+    errors,
+    cpuMsPerOp,
+  };
 }
 
 /** The claims the service derives from a bench token (same keys, so the same claims JSON is set). */
@@ -106,9 +136,11 @@ async function apiLoad(
   headers: Record<string, string>,
   initialContext?: Record<string, unknown>,
 ): Promise<Stats> {
+  const cpuBefore = processCpuMs(servicePid);
   const r = await autocannon({ url, connections: CONNECTIONS, duration: DURATION, headers, requests: opts, initialContext });
+  const cpuMsPerOp = (processCpuMs(servicePid) - cpuBefore) / Math.max(1, r.requests.total);
   const errors = r.non2xx + r.errors + r.timeouts;
-  return { p50: r.latency.p50, p99: r.latency.p99, rps: r.requests.average, errors };
+  return { p50: r.latency.p50, p99: r.latency.p99, rps: r.requests.average, errors, cpuMsPerOp };
 }
 
 function freePort(): Promise<number> {
@@ -134,6 +166,11 @@ async function startService(databaseUrl: string): Promise<{ child: ChildProcess;
       PORT: String(port),
       LOG_LEVEL: "warn",
       DATABASE_POOL_SIZE: String(CONNECTIONS),
+      // The seed's 3,000 PRO projects would all be due for their daily backup a minute after start,
+      // and thumbnails debounced during the save scenario would render during the SQL side: both
+      // are other work than the requests measured here (bench/diagrams/objects.ts measures renders).
+      BACKUP_CHECK_INTERVAL_MS: env.BACKUP_CHECK_INTERVAL_MS ?? "0",
+      CHROMIUM_PATH: env.BENCH_CHROMIUM_PATH ?? "/nonexistent/chromium",
     },
     stdio: ["ignore", "inherit", "inherit"],
   });
@@ -149,6 +186,8 @@ async function startService(databaseUrl: string): Promise<{ child: ChildProcess;
 }
 
 async function main(): Promise<void> {
+  // The machine is shared: every report says how busy it was (1/5/15-minute load averages).
+  const loadStart = loadavg().map((l) => Math.round(l * 100) / 100);
   // BENCH_DB reuses a database seeded (and kept with BENCH_KEEP_DB=1) by an earlier run.
   const reuse = env.BENCH_DB;
   const name = reuse ?? `stowage_diagrams_bench_${randomBytes(4).toString("hex")}`;
@@ -217,6 +256,7 @@ async function main(): Promise<void> {
 
     const service = await startService(url);
     child = service.child;
+    servicePid = child.pid ?? 0;
     const heavyToken = await token(heavy);
     const auth = { authorization: `Bearer ${heavyToken}` };
     // The SQL side runs through the service's own PostgreSQL adapter: the same transaction per request
@@ -236,7 +276,7 @@ async function main(): Promise<void> {
       const s = await sql();
       results[label] = { api: a, sql: s };
       log(
-        `${label}: API p50 ${a.p50} ms p99 ${a.p99} ms (${a.rps.toFixed(0)} req/s, ${a.errors} errors); SQL p50 ${s.p50.toFixed(2)} ms p99 ${s.p99.toFixed(2)} ms (${s.rps.toFixed(0)} q/s)`,
+        `${label}: API p50 ${a.p50} ms p99 ${a.p99} ms (${a.rps.toFixed(0)} req/s, ${a.errors} errors, service CPU ${a.cpuMsPerOp.toFixed(3)} ms/req); SQL p50 ${s.p50.toFixed(2)} ms p99 ${s.p99.toFixed(2)} ms (${s.rps.toFixed(0)} q/s, client CPU ${s.cpuMsPerOp.toFixed(3)} ms/q)`,
       );
     };
 
@@ -313,9 +353,7 @@ async function main(): Promise<void> {
         const versions = sqlTargets.map((t) => t.version);
         return sqlLoad(async (w) => {
           const t = sqlTargets[w % sqlTargets.length]!;
-          const saved = await asUser(t.profile_id, (sql) =>
-            saveDiagram(sql, t.id, versions[w]!, saveXml(saveCounter++), "bench"),
-          );
+          const saved = await saveDiagram(sqlDb, claimsOf(t.profile_id), t.id, versions[w]!, saveXml(saveCounter++), "bench");
           versions[w] = saved.version;
         });
       },
@@ -323,13 +361,14 @@ async function main(): Promise<void> {
     await sqlDb.close();
 
     const r = (x: number) => Math.round(x * 100) / 100;
-    const nan: Stats = { p50: Number.NaN, p99: Number.NaN, rps: 0, errors: 0 };
+    const nan: Stats = { p50: Number.NaN, p99: Number.NaN, rps: 0, errors: 0, cpuMsPerOp: Number.NaN };
     const skipped = { api: nan, sql: nan };
     const first = results["list-first-page"] ?? skipped;
     const deep = results["list-page-at-depth-5000"] ?? skipped;
     const save = results["save-diagram"] ?? skipped;
     const report = {
       size: { ...SIZE, seedSeconds: r(seedSeconds), connections: CONNECTIONS, durationSeconds: DURATION },
+      load_average: { start: loadStart, end: loadavg().map((l) => Math.round(l * 100) / 100) },
       storage: {
         versions: Number(storage.versions),
         raw_xml_bytes_per_version: r(storage.raw_bytes),
@@ -347,6 +386,8 @@ async function main(): Promise<void> {
             api_over_sql_p50: r(v.api.p50 / v.sql.p50),
             api_rps: Math.round(v.api.rps),
             api_errors: v.api.errors,
+            api_service_cpu_ms_per_request: Math.round(v.api.cpuMsPerOp * 1000) / 1000,
+            sql_client_cpu_ms_per_query: Math.round(v.sql.cpuMsPerOp * 1000) / 1000,
           },
         ]),
       ),

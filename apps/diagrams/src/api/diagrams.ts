@@ -198,7 +198,7 @@ export function diagramRoutes(deps: ResolvedDeps): Hono<AppEnv> {
     const id = uuidParam(c, "diagramId");
     const body = await readJson(c, SaveContentBody);
     await validator.validate(body.bpmn_xml, maxDiagramBytes);
-    const saved = await db.asUser(claims, (sql) => saveDiagram(sql, id, body.base_version, body.bpmn_xml, body.message ?? null));
+    const saved = await saveDiagram(db, claims, id, body.base_version, body.bpmn_xml, body.message ?? null);
     return c.json(saved);
   });
 

@@ -51,9 +51,27 @@ export interface Database {
    */
   asUser<T>(claims: AuthClaims | null, fn: (sql: SqlExecutor) => Promise<T>): Promise<T>;
   /**
+   * Runs ONE statement exactly as `asUser(claims, (sql) => sql.query(statement, params))` does (one
+   * transaction, the same role and claims, committed when it succeeds), in as few round trips as the
+   * adapter can: PostgreSQL sends BEGIN, the settings, the statement and COMMIT as one message (one
+   * round trip instead of three). For the hot single-statement writes (a diagram save).
+   * `statement` uses `$1`-style parameters and must contain no quotes (see db/sql-literal.ts).
+   */
+  queryAsUser<T = Record<string, unknown>>(
+    claims: AuthClaims | null,
+    statement: string,
+    params: readonly unknown[],
+  ): Promise<QueryResult<T>>;
+  /**
    * Runs `fn` in one transaction as the connection's own role (the schema owner; RLS does not
    * apply): migrations, local sign-up, maintenance. Never for a user's request.
    */
   asService<T>(fn: (sql: SqlExecutor) => Promise<T>): Promise<T>;
+  /**
+   * ONE statement as the connection's own role, in a transaction of its own (PostgreSQL: the implicit
+   * transaction of a single statement, one round trip instead of BEGIN, statement, COMMIT).
+   * Bookkeeping after a request (objects/wiring.ts), never a user's request.
+   */
+  queryAsService<T = Record<string, unknown>>(statement: string, params?: readonly unknown[]): Promise<QueryResult<T>>;
   close(): Promise<void>;
 }

@@ -55,8 +55,17 @@ export class PgliteDatabase implements Database {
     });
   }
 
+  /** PGlite runs in this process: no round trips to save, so this is `asUser` with one query. */
+  queryAsUser<T>(claims: AuthClaims | null, statement: string, params: readonly unknown[]): Promise<QueryResult<T>> {
+    return this.asUser(claims, (sql) => sql.query<T>(statement, params));
+  }
+
   asService<T>(fn: (sql: SqlExecutor) => Promise<T>): Promise<T> {
     return this.pg.transaction((tx) => fn(executor(tx)));
+  }
+
+  queryAsService<T>(statement: string, params?: readonly unknown[]): Promise<QueryResult<T>> {
+    return this.asService((sql) => sql.query<T>(statement, params));
   }
 
   async close(): Promise<void> {

@@ -8,11 +8,13 @@
  * Round trips are the cost that matters (each one is a socket write and an event-loop wake-up on
  * both sides, measured in bench/diagrams): `asUser` sends BEGIN, the role and the claims as ONE
  * simple-protocol script, as PostgREST does (`set_config('role', …, true)`), so a one-statement
- * request takes three round trips (setup, statement, COMMIT) instead of five.
+ * request takes three round trips (setup, statement, COMMIT) instead of five; `queryAsUser` sends
+ * all of it, the statement and COMMIT included, as one message: one round trip (diagram saves).
  */
 import pg from "pg";
 import type { AuthClaims, Database, QueryResult, SqlExecutor } from "./database.ts";
 import { claimSettings, requestRole } from "./request-context.ts";
+import { inlineParams } from "./sql-literal.ts";
 
 const INT8_OID = 20;
 const NUMERIC_OID = 1700;
@@ -85,19 +87,60 @@ export class PostgresDatabase implements Database {
     }
   }
 
-  asUser<T>(claims: AuthClaims | null, fn: (sql: SqlExecutor) => Promise<T>): Promise<T> {
+  /**
+   * BEGIN plus the role and the claims as one script. Without parameters (simple protocol, several
+   * statements): the values go in as literals, quoted by node-postgres's escapeLiteral (JSON has no
+   * raw NUL); the role is a fixed name.
+   */
+  private beginAs(claims: AuthClaims | null): string {
     const settings = claimSettings(claims);
-    // Without parameters (simple protocol, several statements): the values go in as literals,
-    // quoted by node-postgres's escapeLiteral (JSON has no raw NUL); the role is a fixed name.
     const lit = pg.escapeLiteral;
-    return this.transaction(
-      `begin; select set_config('role', '${requestRole(claims)}', true), set_config('request.jwt.claims', ${lit(settings.claims)}, true), set_config('request.jwt.claim.sub', ${lit(settings.sub)}, true), set_config('request.jwt.claim.role', ${lit(settings.role)}, true)`,
-      fn,
-    );
+    return `begin; select set_config('role', '${requestRole(claims)}', true), set_config('request.jwt.claims', ${lit(settings.claims)}, true), set_config('request.jwt.claim.sub', ${lit(settings.sub)}, true), set_config('request.jwt.claim.role', ${lit(settings.role)}, true)`;
+  }
+
+  asUser<T>(claims: AuthClaims | null, fn: (sql: SqlExecutor) => Promise<T>): Promise<T> {
+    return this.transaction(this.beginAs(claims), fn);
+  }
+
+  /**
+   * The whole transaction in ONE round trip: `BEGIN; <role and claims>; <statement>; COMMIT` as one
+   * simple-protocol message, the parameters inlined as quoted literals (db/sql-literal.ts). The same
+   * statements in the same order as `asUser` sends in three messages, so RLS sees the same role and
+   * claims. When the statement fails PostgreSQL skips the rest of the message (COMMIT included) and
+   * the transaction is rolled back here, as in `transaction`.
+   */
+  async queryAsUser<T>(claims: AuthClaims | null, statement: string, params: readonly unknown[]): Promise<QueryResult<T>> {
+    const script = `${this.beginAs(claims)}; ${inlineParams(statement, params)}; commit`;
+    const client = await this.pool.connect();
+    let broken = false;
+    try {
+      const results = (await client.query(script)) as unknown as pg.QueryResult[];
+      // [BEGIN, the settings' SELECT, the statement, COMMIT]
+      const result = results[2];
+      if (!Array.isArray(results) || results.length !== 4 || !result) {
+        throw new Error(`queryAsUser: expected 4 results, got ${Array.isArray(results) ? results.length : 1}`);
+      }
+      return { rows: result.rows as T[], rowCount: result.rowCount ?? result.rows.length };
+    } catch (error) {
+      try {
+        await client.query("rollback");
+      } catch {
+        broken = true;
+      }
+      throw error;
+    } finally {
+      client.release(broken);
+    }
   }
 
   asService<T>(fn: (sql: SqlExecutor) => Promise<T>): Promise<T> {
     return this.transaction("begin", fn);
+  }
+
+  async queryAsService<T>(statement: string, params?: readonly unknown[]): Promise<QueryResult<T>> {
+    // pool.query checks a client out, sends Parse/Bind/Execute/Sync in one write and releases it.
+    const result = await this.pool.query(statement, params ? [...params] : undefined);
+    return { rows: result.rows as T[], rowCount: result.rowCount ?? result.rows.length };
   }
 
   async close(): Promise<void> {

@@ -30,14 +30,29 @@ export class BackupScheduler {
     this.timer.unref();
   }
 
-  /** Records that a project changed (ENTERPRISE backups follow changes). */
+  /**
+   * Records that a project changed (ENTERPRISE backups follow changes). A project already marked
+   * is not written again until its next backup clears the mark.
+   */
   async markChanged(projectId: string): Promise<void> {
-    await this.db.asService((sql) =>
-      sql.query(
-        `insert into stowage_private.project_backup_state (project_id, dirty_since) values ($1, now())
-         on conflict (project_id) do update set dirty_since = coalesce(project_backup_state.dirty_since, now())`,
-        [projectId],
-      ),
+    await this.db.queryAsService(
+      `insert into stowage_private.project_backup_state (project_id, dirty_since) values ($1, now())
+       on conflict (project_id) do update set dirty_since = now() where project_backup_state.dirty_since is null`,
+      [projectId],
+    );
+  }
+
+  /**
+   * `markChanged` for the project of a diagram (none for a personal-space diagram): one statement,
+   * one round trip, run after every diagram write (it was two transactions, six round trips, per
+   * save: issue 17).
+   */
+  async markDiagramChanged(diagramId: string): Promise<void> {
+    await this.db.queryAsService(
+      `insert into stowage_private.project_backup_state (project_id, dirty_since)
+       select d.project_id, now() from public.diagrams d where d.id = $1 and d.project_id is not null
+       on conflict (project_id) do update set dirty_since = now() where project_backup_state.dirty_since is null`,
+      [diagramId],
     );
   }
 

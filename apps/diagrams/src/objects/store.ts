@@ -293,15 +293,6 @@ export class ObjectStore {
     return moved;
   }
 
-  async projectOfDiagram(diagramId: string): Promise<string | null> {
-    return this.db.asService(async (sql) => {
-      const { rows } = await sql.query<{ project_id: string | null }>("select project_id from public.diagrams where id = $1", [
-        diagramId,
-      ]);
-      return rows[0]?.project_id ?? null;
-    });
-  }
-
   /** Syncs every diagram of a project (its public flag or trash state changed). */
   async syncProjectVisibility(projectId: string): Promise<number> {
     const ids = await this.db.asService(async (sql) => {

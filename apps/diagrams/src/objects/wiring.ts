@@ -34,8 +34,7 @@ export function objectRouteGroups(services: ObjectServices): RouteGroup[] {
 /** Marks the diagram's project changed (automatic backups after changes); never fails the request. */
 async function markDiagramChanged(services: ObjectServices, diagramId: string): Promise<void> {
   try {
-    const projectId = await services.store.projectOfDiagram(diagramId);
-    if (projectId) await services.backups.markChanged(projectId);
+    await services.backups.markDiagramChanged(diagramId);
   } catch {}
 }
 

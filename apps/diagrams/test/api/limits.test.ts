@@ -194,7 +194,8 @@ describe("BPMN work off the request thread", () => {
   it("documents over the element cap are refused with 422 TOO_MANY_ELEMENTS, in the pool and in-thread", async () => {
     const inner = "<a:b/>".repeat(2_000);
     const crafted = `<?xml version="1.0"?><bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:a="urn:a" id="D"><bpmn:process id="P"><bpmn:extensionElements>${inner}</bpmn:extensionElements></bpmn:process></bpmn:definitions>`;
-    const pool = createBpmnPool({ threads: 1, maxElements: 1_000 });
+    // inlineMaxBytes 0: the crafted document (12 KB) goes to the worker too.
+    const pool = createBpmnPool({ threads: 1, maxElements: 1_000, inlineMaxBytes: 0 });
     try {
       for (const work of [pool, inThreadBpmn(1_000)]) {
         await expect(work.validate(crafted, 5_000_000)).rejects.toMatchObject({

@@ -6,7 +6,7 @@
 import { readFile } from "node:fs/promises";
 import { afterAll, describe, expect, it } from "vitest";
 import { defaultDiagramXml } from "../../src/bpmn/default-diagram.ts";
-import { createBpmnPool, inThreadBpmn } from "../../src/bpmn/pool.ts";
+import { createBpmnPool, INLINE_VALIDATION_MAX_BYTES, inThreadBpmn } from "../../src/bpmn/pool.ts";
 import { generateLargeBpmn } from "../db/large-bpmn.ts";
 
 const fixture = (name: string) => readFile(new URL(`../fixtures/${name}`, import.meta.url), "utf8");
@@ -20,7 +20,8 @@ const verdict = (p: Promise<void>) =>
 const inThreadValidator = inThreadBpmn();
 
 describe("BPMN pool: validation", () => {
-  const pooled = createBpmnPool({ threads: 1 });
+  // Every document on the worker, small ones included (they are validated in the calling thread by default).
+  const pooled = createBpmnPool({ threads: 1, inlineMaxBytes: 0 });
   afterAll(async () => {
     await pooled.close();
   });
@@ -39,6 +40,20 @@ describe("BPMN pool: validation", () => {
     expect(expected[3]).toMatch(/^422 INVALID_BPMN not a BPMN 2.0 document/);
     expect(expected[4]).toMatch(/^422 INVALID_BPMN .*duplicate ID <StartEvent_1>/);
     expect(await Promise.all(documents.map((d) => verdict(pooled.validate(d, 5_000_000))))).toEqual(expected);
+  });
+
+  it("validates small documents in the calling thread: 16 concurrent saves pass a queue of 1", async () => {
+    const pool = createBpmnPool({ threads: 1, maxQueue: 1 });
+    try {
+      const small = await fixture("A.1.0.bpmn");
+      expect(Buffer.byteLength(small)).toBeLessThanOrEqual(INLINE_VALIDATION_MAX_BYTES);
+      const outcomes = await Promise.all(Array.from({ length: 16 }, () => verdict(pool.validate(small, 5_000_000))));
+      expect(outcomes).toEqual(Array(16).fill("ok"));
+      // Same verdicts as on the worker for a bad small document.
+      expect(await verdict(pool.validate("<definitions", 5_000_000))).toMatch(/^422 INVALID_BPMN invalid BPMN XML/);
+    } finally {
+      await pool.close();
+    }
   });
 
   it("refuses an oversized document with 413", async () => {
