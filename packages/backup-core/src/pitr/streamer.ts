@@ -2,7 +2,8 @@
  * @module pitr/streamer
  * `runStream()`: the long-running archiver behind `stowage stream`.
  *
- * First start: a `FOR ALL TABLES` publication and a logical slot that exports its snapshot; a normal
+ * First start: a publication (`FOR ALL TABLES`, or for a role that is not a superuser, as on Supabase,
+ * the tables it owns: source.ts) and a logical slot that exports its snapshot; a normal
  * Stowage backup taken in exactly that snapshot (the base); a base marker saying at which LSN and
  * time it stands. Then pgoutput changes are decoded into segments (segment-file.ts) closed every
  * `segmentSeconds` at a transaction boundary, stored on every destination (data file, then its
@@ -79,6 +80,8 @@ export type StreamEvent =
     }
   | { type: "retry"; destination: string; key: string; attempt: number; message: string }
   | { type: "lag"; slot: string; lagBytes: number; retainedBytes: number; maxLagBytes: number }
+  /** Dumped tables a non-superuser's publication cannot carry (owned by another role): their changes are not archived. */
+  | { type: "unpublished"; tables: string[] }
   | { type: "schema-change"; table: string; previousEndsAt: CommitPoint | null };
 
 export interface StreamSummary {
@@ -209,6 +212,9 @@ export async function runStream(options: StreamOptions): Promise<StreamSummary> 
     const control = await SourceDatabase.open(target);
     const conn = await ReplicationConnection.open(target, "stowage stream (new base)");
     try {
+      // A new table must be in a listed publication before the base's snapshot, so that its changes
+      // after the base are streamed (FOR ALL TABLES has it already).
+      await control.syncPublication(publication);
       return await takeBase(
         conn,
         control,
@@ -236,7 +242,8 @@ export async function runStream(options: StreamOptions): Promise<StreamSummary> 
           "Once published, UPDATE and DELETE on them would fail on the source. Add a primary key, or run ALTER TABLE … REPLICA IDENTITY FULL, then start again",
       );
     }
-    await source.ensurePublication(publication);
+    const unpublished = await source.ensurePublication(publication);
+    if (unpublished.length > 0) emit({ type: "unpublished", tables: unpublished });
 
     // Resume when a slot of this name has a base on the destinations; otherwise start over.
     const archives = await Promise.all(options.destinations.map((d) => readArchive(d, name)));
@@ -560,6 +567,20 @@ async function streamChanges(ctx: StreamContext): Promise<StreamSummary> {
     }
   };
 
+  /** Warns (a "lag" event) when the slot holds back more WAL than --max-lag. */
+  const checkLag = async () => {
+    const status = (await source.slots(ctx.slot)).find((s) => s.slot === ctx.slot);
+    if (status && status.lagBytes > ctx.maxLagBytes) {
+      ctx.emit({
+        type: "lag",
+        slot: ctx.slot,
+        lagBytes: status.lagBytes,
+        retainedBytes: status.retainedBytes,
+        maxLagBytes: ctx.maxLagBytes,
+      });
+    }
+  };
+
   const tick = async () => {
     const now = Date.now();
     if (segment && !inTransaction && now - segment.openedAt >= ctx.segmentMs) await closeSegment();
@@ -574,16 +595,7 @@ async function streamChanges(ctx: StreamContext): Promise<StreamSummary> {
     if (now - lastStatusAt >= 10_000) sendStatus();
     if (now - lastLagCheck >= 30_000) {
       lastLagCheck = now;
-      const status = (await source.slots(ctx.slot)).find((s) => s.slot === ctx.slot);
-      if (status && status.lagBytes > ctx.maxLagBytes) {
-        ctx.emit({
-          type: "lag",
-          slot: ctx.slot,
-          lagBytes: status.lagBytes,
-          retainedBytes: status.retainedBytes,
-          maxLagBytes: ctx.maxLagBytes,
-        });
-      }
+      await checkLag();
     }
   };
 
@@ -618,6 +630,9 @@ async function streamChanges(ctx: StreamContext): Promise<StreamSummary> {
     void drain();
   };
 
+  // Once before streaming: a slot nobody read for a while is most likely far behind right at a
+  // restart, and the user should hear it then, not 30 s later. Then every 30 s (tick).
+  await checkLag();
   const streaming = repl.start(
     ctx.slot,
     ctx.publication,

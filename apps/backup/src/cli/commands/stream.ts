@@ -80,6 +80,8 @@ function describe(event: StreamEvent): string {
       return `warning: ${event.message}; retrying (attempt ${event.attempt}); the slot keeps the changes meanwhile`;
     case "schema-change":
       return `schema change seen on ${event.table}: taking a new base (the previous one restores up to ${event.previousEndsAt?.time ?? "its own time"})`;
+    case "unpublished":
+      return `warning: ${event.tables.length} dumped table(s) are owned by another role, so this role (not a superuser) cannot publish them: ${event.tables.slice(0, 5).join(", ")}${event.tables.length > 5 ? ", …" : ""}. A restore to a time gives their rows as of the base; their later changes are not archived (stream as their owner or a superuser to include them)`;
     case "lag":
       return `warning: the archive is ${formatBytes(event.lagBytes)} behind the source (more than --max-lag ${formatBytes(event.maxLagBytes)}); the source keeps ${formatBytes(event.retainedBytes)} of WAL for slot ${event.slot}. Check the destinations, or stop with --drop`;
   }
@@ -166,7 +168,10 @@ export function registerStream(program: Command): void {
           signal: controller.signal,
           onEvent: (event) => {
             if (opts.json) process.stdout.write(`${JSON.stringify(event)}\n`);
-            else (event.type === "retry" || event.type === "lag" ? process.stderr : process.stdout).write(`${describe(event)}\n`);
+            else {
+              const warning = event.type === "retry" || event.type === "lag" || event.type === "unpublished";
+              (warning ? process.stderr : process.stdout).write(`${describe(event)}\n`);
+            }
           },
         });
         print(`stopped; ${summary.segments} segments stored, slot ${summary.slot} confirmed at ${summary.confirmedLsn}`, {
