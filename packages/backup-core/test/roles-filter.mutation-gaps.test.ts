@@ -23,7 +23,7 @@ describe("roles filter: statements only at the start of a line", () => {
     `COMMENT ON ROLE "ops" IS 'On-call team. psql users: \\restrict is pg_dump''s guard line;`,
     `CREATE ROLE "ops"; was run by hand, then`,
     `  CREATE ROLE "ops";`,
-    `its membership GRANTED BY "admin" stays as it is';`,
+    `and its membership, GRANT "a" TO "ops" GRANTED BY "admin", was too';`,
   ];
 
   for (const supabase of [false, true]) {
