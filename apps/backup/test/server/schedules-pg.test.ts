@@ -1,7 +1,8 @@
 /**
  * PostgreSQL metadata (`DATABASE_URL=postgres://…`, a fresh database per test): the migrations and
  * data access work there, and two servers on one metadata database never run the same scheduled
- * run twice (the backup rows are counted), while both take part in the work.
+ * run twice (the backup rows and pg-boss's jobs are counted), while both take part in the work; manual
+ * backups go through the same queue and are claimed by exactly one server.
  */
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -9,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 // Each case makes real backups (pg_dump, 4-20 s each on a machine busy with other suites).
 vi.setConfig({ testTimeout: 300_000, hookTimeout: 120_000 });
 
-import { createDatabase, dropDatabase, uniqueName } from "../../../../packages/backup-core/test/helpers/pg.ts";
+import { adminQuery, createDatabase, dropDatabase, uniqueName } from "../../../../packages/backup-core/test/helpers/pg.ts";
+import { JOB_QUEUE } from "../../src/server/jobs/queue.ts";
 import { ManualClock } from "../../src/server/schedules/clock.ts";
 import {
   addProject,
@@ -89,5 +91,48 @@ describe("PostgreSQL metadata", () => {
     for (const run of await store.scheduler.runs.between(new Date(0), new Date("2027-01-01"))) owners.add(run.owner ?? "");
     const servers = new Set([a.server.scheduling.scheduler.owner, b.server.scheduling.scheduler.owner]);
     expect([...owners].every((o) => servers.has(o))).toBe(true);
+    // The runs went through pg-boss: one job per due time, singletonKey scheduleId:dueAt, each completed once.
+    const jobs = await queueJobs("scheduled-run");
+    const keys = schedules.flatMap((s) => ["01", "02", "03"].map((m) => `${s.id}:2026-08-01T00:${m}:00.000Z`));
+    expect(jobs.map((j) => j.singleton_key).sort()).toEqual(keys.sort());
+    expect(jobs.map((j) => j.state)).toEqual(keys.map(() => "completed"));
+    // The same due time sent again (as a server that lost the race would) is dropped by the queue.
+    const again = { scheduleId: schedules[0].id, dueAt: "2026-08-01T00:01:00.000Z", reason: "cron" } as const;
+    expect(await b.server.services.queue.sendScheduledRun(again)).toBe(false);
+    await Promise.all([a.settle(), b.settle()]);
+    expect(await runsOf(a, schedules[0].id)).toHaveLength(3);
   }, 240_000);
+
+  it("manual backups go through pg-boss: each is claimed and run by exactly one of the servers", async () => {
+    const projectId = (await a.admin.get("/api/projects")).body.items[0].id;
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const res = await (i % 2 ? a : b).admin.post(`/api/projects/${projectId}/backups`, {
+        backupType: "schema",
+        storageType: "destination",
+        compressionType: "none",
+      });
+      expect(res.status).toBe(202);
+      ids.push(res.body.backupId);
+    }
+    await Promise.all([a.settle(), b.settle()]);
+    const servers = new Set([a.server.services.instanceId, b.server.services.instanceId]);
+    for (const id of ids) {
+      const row = await a.server.services.store.backups.byId(id);
+      expect(row?.status, row?.error ?? "").toBe("completed");
+      expect(servers.has(row?.owner ?? "")).toBe(true);
+    }
+    const jobs = (await queueJobs("backup")).filter((j) => ids.includes(j.id));
+    expect(jobs.map((j) => j.state)).toEqual(ids.map(() => "completed"));
+  });
 });
+
+/** pg-boss's jobs of one kind in the metadata database (live and archived). */
+async function queueJobs(kind: string): Promise<Array<{ id: string; singleton_key: string; state: string }>> {
+  const columns = "id::text as id, singleton_key, state::text as state";
+  const where = `name = '${JOB_QUEUE}' and data->>'kind' = '${kind}'`;
+  return adminQuery(
+    `select ${columns} from pgboss.job where ${where} union all select ${columns} from pgboss.archive where ${where}`,
+    metadata,
+  );
+}

@@ -1,0 +1,146 @@
+/**
+ * Crash recovery with several servers on one PostgreSQL metadata database (issue 12): a server that
+ * starts while another one runs a backup leaves that backup alone (it is the other server's, and
+ * that server's heartbeat is fresh), and when the other server is killed its backup is failed as
+ * interrupted by the live one once the heartbeat is older than JOB_STALE_AFTER.
+ * The backup is held in `dumping` by a lock the test keeps on the source table (pg_dump waits for
+ * it), so the timing does not depend on how fast the machine is.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+
+vi.setConfig({ testTimeout: 300_000, hookTimeout: 180_000 });
+
+import { createDatabase, dropDatabase, psql, uniqueName } from "../../../../packages/backup-core/test/helpers/pg.ts";
+import { INTERRUPTED } from "../../src/server/jobs/recovery.ts";
+import {
+  ADMIN_EMAIL,
+  ADMIN_PASSWORD,
+  ApiClient,
+  type ChildServer,
+  startChildServer,
+  startTestServer,
+  type TestServer,
+} from "./harness.ts";
+
+const metadata = uniqueName("jobs_meta");
+const source = uniqueName("jobs_src");
+let sourceUrl: string;
+const dirs: string[] = [];
+
+/** Both servers: one metadata database, one secret key, a heartbeat every second, stale after 10 s. */
+const sharedEnv = {
+  DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${metadata}`,
+  STOWAGE_SECRET_KEY: randomBytes(32).toString("base64"),
+  JOB_HEARTBEAT_INTERVAL: "1s",
+  JOB_STALE_AFTER: "10s",
+};
+
+/** Polls until `check` answers a value (not undefined); fails after `timeoutMs` with the last state. */
+async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 150_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function filesUnder(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (d: string, rel: string) => {
+    for (const entry of await readdir(d, { withFileTypes: true }).catch(() => [])) {
+      if (entry.isDirectory()) await walk(join(d, entry.name), `${rel}${entry.name}/`);
+      else out.push(`${rel}${entry.name}`);
+    }
+  };
+  await walk(dir, "");
+  return out;
+}
+
+beforeAll(async () => {
+  [sourceUrl] = await Promise.all([createDatabase(source), createDatabase(metadata)]);
+  await psql(sourceUrl, { sql: "create table items (id int primary key); insert into items select generate_series(1, 100);" });
+});
+
+afterAll(async () => {
+  await Promise.all([dropDatabase(source), dropDatabase(metadata)]);
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+});
+
+describe("recovery with two servers on one PostgreSQL metadata database", () => {
+  it("leaves another live server's running backup alone, and fails a killed server's backup once its heartbeat is stale", async () => {
+    const dataA = await mkdtemp(join(tmpdir(), "stowage-jobs-pg-"));
+    dirs.push(dataA);
+    // Held until the end: pg_dump of `items` waits for this lock, so the backup stays in `dumping`.
+    const lock = new pg.Client({ connectionString: sourceUrl });
+    await lock.connect();
+    await lock.query("begin");
+    await lock.query("lock table items in access exclusive mode");
+    let a: ChildServer | undefined;
+    let b: TestServer | undefined;
+    try {
+      a = await startChildServer(dataA, sharedEnv);
+      const client = new ApiClient(a.url);
+      expect((await client.post("/api/setup", { email: ADMIN_EMAIL, password: ADMIN_PASSWORD })).status).toBe(201);
+      const project = await client.post("/api/projects", { name: "held", databaseUrl: sourceUrl });
+      const started = await client.post(`/api/projects/${project.body.id}/backups`, {
+        storageType: "destination",
+        compressionType: "gzip",
+      });
+      expect(started.status).toBe(202);
+      const id: string = started.body.backupId;
+      await until("the backup to be dumping on server A", async () => {
+        const row = await client.get(`/api/backups/${id}`);
+        return row.body.status === "dumping" ? true : undefined;
+      });
+
+      // Server B starts while A's backup runs: its start-up recovery must leave the row alone.
+      b = await startTestServer({ env: sharedEnv });
+      const store = b.server.services.store;
+      const atStart = await store.backups.byId(id);
+      expect(atStart?.status, JSON.stringify({ error: atStart?.error, owner: atStart?.owner })).toBe("dumping");
+      expect(atStart?.owner).toBeTruthy();
+      expect(atStart?.owner).not.toBe(b.server.services.instanceId);
+      const ownerA = atStart!.owner!;
+
+      // Several of B's periodic sweeps later (one per second), A's heartbeat has moved on and the row is still A's.
+      const bStarted = Date.now();
+      const alive = await until("A's heartbeat to move on after B started", async () => {
+        const row = await store.backups.byId(id);
+        return row?.heartbeatAt && row.heartbeatAt.getTime() > bStarted + 3_000 ? row : undefined;
+      });
+      expect(alive.status).toBe("dumping");
+      expect(alive.owner).toBe(ownerA);
+      expect(alive.error).toBeNull();
+
+      // A dies without a word. B fails its backup once A's heartbeat is older than JOB_STALE_AFTER (10 s).
+      const lastSign = (await store.backups.byId(id))!.heartbeatAt!.getTime();
+      await a.kill();
+      a = undefined;
+      const failed = await until("B to recover A's backup", async () => {
+        const row = await b!.admin.get(`/api/backups/${id}`);
+        return row.body.status === "failed" ? row.body : undefined;
+      });
+      expect(failed.error).toBe(INTERRUPTED);
+      expect(failed.destinations.map((d: { status: string }) => d.status)).toEqual(["failed"]);
+      expect(Date.now() - lastSign).toBeGreaterThan(10_000);
+      // Nothing of the interrupted run is left where A wrote it (the default destination is A's folder).
+      const left = await filesUnder(join(dataA, "backups"));
+      expect(left.filter((f) => f.endsWith("manifest.json"))).toEqual([]);
+      const row = await store.backups.byId(id);
+      expect(row?.owner).toBe(ownerA);
+      expect(b.logs.lines.some((l) => l.includes("marked jobs of a silent server as failed"))).toBe(true);
+    } finally {
+      await a?.kill();
+      await b?.close();
+      await lock.query("rollback").catch(() => {});
+      await lock.end().catch(() => {});
+    }
+  });
+});
