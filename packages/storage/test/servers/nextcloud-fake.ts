@@ -16,7 +16,7 @@
  *   [FAKE_NC_LOG=/tmp/requests.jsonl] tsx nextcloud-fake.ts      → prints "LISTENING <port>"
  */
 import { randomBytes } from "node:crypto";
-import { createReadStream, createWriteStream, type WriteStream } from "node:fs";
+import { appendFileSync, createReadStream, createWriteStream } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, stat, statfs, writeFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { dirname, join } from "node:path";
@@ -46,9 +46,7 @@ const failedChunks = new Set<string>();
 
 const root = requiredEnv("FAKE_NC_ROOT");
 const users: User[] = JSON.parse(requiredEnv("FAKE_NC_USERS"));
-const log: WriteStream | undefined = process.env.FAKE_NC_LOG
-  ? createWriteStream(process.env.FAKE_NC_LOG, { flags: "a" })
-  : undefined;
+const logFile: string | undefined = process.env.FAKE_NC_LOG;
 
 function requiredEnv(name: string): string {
   const value = process.env[name];
@@ -592,20 +590,30 @@ async function uploadsRequest(req: IncomingMessage, res: ServerResponse, u: User
 
 const server = createServer(async (req, res) => {
   const started = Date.now();
-  res.on("finish", () => {
-    log?.write(
-      `${JSON.stringify({
-        method: req.method,
-        path: req.url,
-        contentLength: req.headers["content-length"] ?? null,
-        transferEncoding: req.headers["transfer-encoding"] ?? null,
-        destination: req.headers.destination ?? null,
-        totalLength: req.headers["oc-total-length"] ?? null,
-        status: res.statusCode,
-        ms: Date.now() - started,
-      })}\n`,
-    );
-  });
+  // The line is appended synchronously as the response ends, before its last bytes go out: a client that has
+  // its answer must find the request in the log. (A 'finish' listener with a write stream ran after the client
+  // had read a 204 under load, and the storage suite failed 1 run in 10.)
+  const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+  let logged = false;
+  res.end = ((...args: unknown[]) => {
+    if (!logged && logFile) {
+      logged = true;
+      appendFileSync(
+        logFile,
+        `${JSON.stringify({
+          method: req.method,
+          path: req.url,
+          contentLength: req.headers["content-length"] ?? null,
+          transferEncoding: req.headers["transfer-encoding"] ?? null,
+          destination: req.headers.destination ?? null,
+          totalLength: req.headers["oc-total-length"] ?? null,
+          status: res.statusCode,
+          ms: Date.now() - started,
+        })}\n`,
+      );
+    }
+    return end(...args);
+  }) as typeof res.end;
   try {
     const url = new URL(req.url ?? "/", "http://placeholder");
     if (url.pathname === "/ocs/v1.php/cloud/user" && req.method === "GET") return await ocsCurrentUser(req, res, url);
