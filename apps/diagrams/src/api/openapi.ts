@@ -8,6 +8,7 @@ import { type ZodType, z } from "zod";
 import { Credentials } from "./auth.ts";
 import { AddCollaboratorBody, SetRoleBody } from "./collaborators.ts";
 import { CreateDiagramBody, PatchDiagramBody, SaveContentBody } from "./diagrams.ts";
+import { objectRoutePaths, objectRouteSchemas } from "./openapi-objects.ts";
 import { CreateProjectBody, PatchProjectBody } from "./projects.ts";
 import { RestoreVersionBody } from "./versions.ts";
 
@@ -56,6 +57,8 @@ export function openApiDocument(): object {
   cached ??= build();
   return cached;
 }
+
+const helpers = { json, ref, ok, errors, uuid };
 
 function build(): object {
   const errorResponse = (description: string) => ({ description, content: { "application/json": { schema: ref("Error") } } });
@@ -208,6 +211,7 @@ function build(): object {
             layout_changed: { type: "array", items: { type: "object" } },
           },
         },
+        ...objectRouteSchemas(helpers),
       },
       responses: {
         Error400: errorResponse("VALIDATION_FAILED: the message names the field"),
@@ -506,6 +510,8 @@ function build(): object {
           responses: { "200": ok("Changes", ref("Diff")), ...errors(400, 404, 422, 429, 503) },
         },
       },
+      // Part 2 (objects/wiring.ts): exports, drafts, imports, attachments, project backups, objects, metrics.
+      ...objectRoutePaths(helpers),
     },
   };
 }
