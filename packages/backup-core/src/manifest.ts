@@ -105,9 +105,17 @@ export function backupTimestamp(date: Date): string {
     .replace(/\.\d{3}Z$/, "Z");
 }
 
-/** Parses the time back out of a backup id (`name/20261125T101500Z-ab12cd`). */
+/**
+ * Parses the time back out of a backup id (`name/20261125T101500Z-ab12cd`). Undefined for an id
+ * without one, and for fields out of range (month 13, hour 24) that Date would roll over into
+ * another time: the caller then falls back to the folder's modification time.
+ */
 export function timeFromBackupId(id: string): Date | undefined {
-  const m = /(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-[0-9a-z]+$/.exec(id);
+  const m = /((\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z)-[0-9a-z]+$/.exec(id);
   if (!m) return undefined;
-  return new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!));
+  const date = new Date(0);
+  // setUTCFullYear, not Date.UTC: Date.UTC reads the years 0-99 as 1900-1999.
+  date.setUTCFullYear(+m[2]!, +m[3]! - 1, +m[4]!);
+  date.setUTCHours(+m[5]!, +m[6]!, +m[7]!);
+  return backupTimestamp(date) === m[1] ? date : undefined;
 }
