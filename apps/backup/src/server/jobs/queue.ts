@@ -44,6 +44,8 @@ export interface JobQueue {
   sendBackup(backupId: string): Promise<void>;
   /** False when this due time was already sent (by this server or another one). */
   sendScheduledRun(message: ScheduledRunMessage): Promise<boolean>;
+  /** Whether a run of this schedule waits in the queue or is being run from it (any server). */
+  hasPendingRun(scheduleId: string): Promise<boolean>;
   /** Resolves when no job is waiting or running, here or (pg-boss) on any server (tests, benchmark). */
   idle(): Promise<void>;
   /** Stops taking new jobs (running ones go on: the job runner aborts them). */
@@ -71,6 +73,11 @@ export class InProcessQueue implements JobQueue {
   async sendScheduledRun(message: ScheduledRunMessage): Promise<boolean> {
     this.track(await this.need().scheduledRun(message));
     return true;
+  }
+
+  /** Runs start at once here (their run row says whether they are still going). */
+  async hasPendingRun(): Promise<boolean> {
+    return false;
   }
 
   async idle(): Promise<void> {
@@ -131,6 +138,8 @@ export class PgBossQueue implements JobQueue {
       max: Math.max(2, Math.min(options.concurrency + 2, 10)),
       // Cron is ours (croner, per schedule, with catch-up rules); pg-boss only carries the jobs.
       schedule: false,
+      // Finished jobs leave the live table after an hour (hasPendingRun scans its unfinished rows).
+      archiveCompletedAfterSeconds: 3600,
     });
     this.boss.on("error", (error) => options.log.warn({ err: error }, "job queue (pg-boss) error"));
   }
@@ -186,6 +195,16 @@ export class PgBossQueue implements JobQueue {
     });
     this.nudge();
     return id !== null;
+  }
+
+  async hasPendingRun(scheduleId: string): Promise<boolean> {
+    const { rows } = await this.boss
+      .getDb()
+      .executeSql(
+        `select 1 from pgboss.job where name = $1 and state < 'completed' and data->>'kind' = 'scheduled-run' and data->>'scheduleId' = $2 limit 1`,
+        [JOB_QUEUE, scheduleId],
+      );
+    return rows.length > 0;
   }
 
   async idle(): Promise<void> {

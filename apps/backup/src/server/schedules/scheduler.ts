@@ -224,8 +224,14 @@ export class Scheduler {
       if (!(await this.deps.store.scheduler.schedules.claimDue(schedule.id, dueAt, next))) continue;
       // Missed while the server was down (another tick came and went, or long overdue): one catch-up run.
       const late = now.getTime() - dueAt.getTime() > 60_000 || (afterDue !== null && afterDue.getTime() <= now.getTime());
-      const message = { scheduleId: schedule.id, dueAt: dueAt.toISOString(), reason: late ? "catch_up" : "cron" } as const;
-      if (await this.deps.queue.sendScheduledRun(message)) sent++;
+      const reason = late ? "catch_up" : "cron";
+      // A run of this schedule still waiting in the shared queue counts as still going: skipped and
+      // recorded now, not queued behind it (a backlog would only be skipped later, with a long delay).
+      if (await this.deps.queue.hasPendingRun(schedule.id)) {
+        await this.startRun(schedule, dueAt, reason, { previousStillGoing: true });
+        continue;
+      }
+      if (await this.deps.queue.sendScheduledRun({ scheduleId: schedule.id, dueAt: dueAt.toISOString(), reason })) sent++;
     }
     return sent;
   }
@@ -239,7 +245,7 @@ export class Scheduler {
     const done = new Promise<void>((resolve) => {
       ended = resolve;
     });
-    const run = await this.startRun(schedule, new Date(message.dueAt), message.reason, ended);
+    const run = await this.startRun(schedule, new Date(message.dueAt), message.reason, { ended });
     if (run?.status !== "running") ended();
     return { done };
   }
@@ -272,8 +278,9 @@ export class Scheduler {
     schedule: ScheduleRecord,
     dueAt: Date,
     reason: ScheduleRunRecord["reason"],
-    ended?: () => void,
+    options: { ended?: () => void; previousStillGoing?: boolean } = {},
   ): Promise<ScheduleRunRecord | undefined> {
+    const { ended } = options;
     const { store, log } = this.deps;
     const now = this.clock.now();
     const base: ScheduleRunRecord = {
@@ -291,7 +298,7 @@ export class Scheduler {
       startedAt: now,
       finishedAt: null,
     };
-    if (reason !== "manual" && (await this.busy(schedule.id))) {
+    if (reason !== "manual" && (options.previousStillGoing || (await this.busy(schedule.id)))) {
       const skipped: ScheduleRunRecord = {
         ...base,
         status: "skipped",
