@@ -70,7 +70,12 @@ function UserMenu() {
   return (
     <Menu.Root>
       <Menu.Trigger asChild>
-        <Button variant="ghost" size="sm" className="max-w-[11rem] gap-1.5" aria-label={`Account menu (${email})`}>
+        <Button
+          variant="ghost"
+          size="sm"
+          className="max-w-[11rem] gap-1.5 sm:max-w-[18rem]"
+          aria-label={`Account menu (${email})`}
+        >
           <span
             aria-hidden
             className="flex size-6 shrink-0 items-center justify-center rounded-full bg-secondary text-xs font-semibold uppercase"
@@ -155,6 +160,18 @@ export function PageHeader({ title, description, actions }: { title: ReactNode; 
         {description ? <p className="mt-1 text-sm text-muted-foreground">{description}</p> : null}
       </div>
       {actions ? <div className="flex flex-wrap gap-2">{actions}</div> : null}
+    </div>
+  );
+}
+
+/** A region that is loading: announced once to screen readers, skeletons inside. */
+export function Loading({ label, className, children }: { label: string; className?: string; children: ReactNode }) {
+  return (
+    <div aria-busy="true" className={className}>
+      <span className="sr-only" role="status">
+        {label}
+      </span>
+      {children}
     </div>
   );
 }

@@ -265,10 +265,11 @@ export function useThumbnail(url: string | null, visible: boolean): string | nul
 
 // ── Sharing ─────────────────────────────────────────────────────────────────────────────────────
 
-export function useCollaborators(projectId: string) {
+export function useCollaborators(projectId: string, enabled = true) {
   return useQuery({
     queryKey: ["projects", projectId, "collaborators"],
     queryFn: async () => (await api.get<{ items: Collaborator[] }>(`/projects/${projectId}/collaborators`)).items,
+    enabled: enabled && Boolean(projectId),
   });
 }
 

@@ -1,0 +1,88 @@
+import { FolderPlus } from "lucide-react";
+import { type FormEvent, useState } from "react";
+import { useNavigate } from "react-router-dom";
+import { toast } from "sonner";
+import { messageOf } from "../lib/api.ts";
+import { useCreateProject } from "../lib/queries.ts";
+import {
+  Button,
+  Dialog,
+  DialogContent,
+  DialogDescription,
+  DialogFooter,
+  DialogHeader,
+  DialogTitle,
+  DialogTrigger,
+  Field,
+  FormError,
+  Input,
+  Textarea,
+} from "./ui.ts";
+
+/** "New project": name and description; opens the new project when created. */
+export function NewProjectDialog() {
+  const [open, setOpen] = useState(false);
+  const [name, setName] = useState("");
+  const [description, setDescription] = useState("");
+  const create = useCreateProject();
+  const navigate = useNavigate();
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    create.mutate(
+      { name, description: description.trim() || null },
+      {
+        onSuccess: (project) => {
+          setOpen(false);
+          setName("");
+          setDescription("");
+          toast.success(`Project “${project.name}” created`);
+          navigate(`/p/${project.id}`);
+        },
+      },
+    );
+  };
+  return (
+    <Dialog
+      open={open}
+      onOpenChange={(o) => {
+        setOpen(o);
+        if (!o) create.reset();
+      }}
+    >
+      <DialogTrigger asChild>
+        <Button variant="outline">
+          <FolderPlus aria-hidden />
+          New project
+        </Button>
+      </DialogTrigger>
+      <DialogContent>
+        <form className="grid gap-4" onSubmit={submit}>
+          <DialogHeader>
+            <DialogTitle>New project</DialogTitle>
+            <DialogDescription>A project holds diagrams and files you can share with others.</DialogDescription>
+          </DialogHeader>
+          <FormError error={create.error ? messageOf(create.error) : null} />
+          <Field label="Project name">
+            {(p) => <Input {...p} required maxLength={255} value={name} onChange={(e) => setName(e.target.value)} />}
+          </Field>
+          <Field label="Description" help="Optional.">
+            {(p) => (
+              <Textarea
+                {...p}
+                rows={3}
+                className="font-sans text-sm"
+                value={description}
+                onChange={(e) => setDescription(e.target.value)}
+              />
+            )}
+          </Field>
+          <DialogFooter>
+            <Button type="submit" pending={create.isPending} disabled={!name.trim()}>
+              Create project
+            </Button>
+          </DialogFooter>
+        </form>
+      </DialogContent>
+    </Dialog>
+  );
+}
