@@ -8,6 +8,9 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import type { Stage } from "./compress.ts";
 
+/** Bytes queued for zstd's stdin before the feeder waits: memory stays bounded by about this. */
+const FEED_BYTES = 1024 * 1024;
+
 export interface ZstdStageOptions {
   readonly args: readonly string[];
   readonly zstdPath?: string;
@@ -35,7 +38,11 @@ export function zstdStage(options: ZstdStageOptions): Stage {
     child.stdin.on("error", () => {}); // EPIPE when zstd stops early; its exit status tells why
     const feeding = (async () => {
       for await (const chunk of source) {
-        if (!child.stdin.write(chunk)) await Promise.race([once(child.stdin, "drain"), exited]);
+        // Wait for 'drain' only once FEED_BYTES are queued, not at stdin's 16 KiB mark: every chunk
+        // would otherwise be one wait (a listener, a promise, an event-loop turn) per 128 KiB.
+        if (!child.stdin.write(chunk) && child.stdin.writableLength >= FEED_BYTES) {
+          await Promise.race([once(child.stdin, "drain"), exited]);
+        }
         if (spawnError || child.exitCode !== null) break;
       }
       child.stdin.end();
