@@ -11,23 +11,17 @@ import { promisify } from "node:util";
 import { REFRESH_MATERIALIZED_VIEWS } from "@stowage/backup-core";
 import { LocalMappedDestination } from "@stowage/storage";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SUPABASE_DATA_EXCLUDED_TABLES } from "../../../packages/backup-core/src/dump/supabase-lists.ts";
 import {
+  supabaseContentHashes as contentHashes,
   createDatabase,
   createFixtureDatabase,
   createPlatformDatabase,
   dropDatabase,
+  normalizedSchema,
   psql,
   uniqueName,
 } from "../../../packages/backup-core/test/helpers/pg.ts";
-import { contentHashes as allContentHashes, writeBackup } from "../../../packages/backup-core/test/read-fixture.ts";
-
-/** Every table's content hash, minus the platform bookkeeping Supabase-style dumps leave out by design. */
-async function contentHashes(url: string): Promise<Record<string, string>> {
-  const hashes = await allContentHashes(url);
-  for (const t of SUPABASE_DATA_EXCLUDED_TABLES) delete hashes[`${t.schema}.${t.name}`];
-  return hashes;
-}
+import { writeBackup } from "../../../packages/backup-core/test/read-fixture.ts";
 
 const run = promisify(execFile);
 const BIN = new URL("../bin/stowage.js", import.meta.url).pathname;
@@ -49,18 +43,6 @@ async function stowage(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Res
     const e = error as { code: number; stdout: string; stderr: string };
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
-}
-
-/** pg_dump --schema-only without the lines that legitimately differ between two databases. */
-function normalizedSchema(url: string): string {
-  return execFileSync("pg_dump", ["--schema-only", "--dbname", url], { encoding: "utf8" })
-    .split("\n")
-    .filter(
-      (l) =>
-        l.trim() && !l.startsWith("--") && !l.startsWith("SET ") && !l.startsWith("\\restrict") && !l.startsWith("\\unrestrict"),
-    )
-    .filter((l) => !l.startsWith("SELECT pg_catalog.set_config"))
-    .join("\n");
 }
 
 const databases: string[] = [];
@@ -152,6 +134,7 @@ cd "${folder}"
   echo 'SET session_replication_role = replica;'
   gunzip -c data.sql.gz
   gunzip -c history_data.sql.gz
+  gunzip -c post-data.sql.gz
   cat "$REFRESH"
   echo 'COMMIT;'
 } | psql --no-psqlrc -v ON_ERROR_STOP=1 --quiet --dbname "$TARGET" >/dev/null`;
@@ -161,7 +144,7 @@ cd "${folder}"
       env: { ...process.env, TARGET: target, REFRESH: refresh },
       stdio: ["ignore", "ignore", "pipe"],
     });
-    // Including the user's triggers, policies and grants on auth/storage tables (end of schema.sql).
+    // Including the user's triggers, policies and grants on auth/storage tables (end of post-data.sql).
     expect(normalizedSchema(target)).toBe(normalizedSchema(sourceUrl));
     expect(await contentHashes(target)).toEqual(await contentHashes(sourceUrl));
   });
@@ -215,6 +198,7 @@ cd "${folder}"
     expect((await readdir(folder)).sort()).toEqual([
       "data.sql.zst.age",
       "manifest.json",
+      "post-data.sql.zst.age",
       "roles.sql.zst.age",
       "schema.sql.zst.age",
     ]);

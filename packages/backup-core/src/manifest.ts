@@ -15,8 +15,12 @@ export type BackupType = (typeof BACKUP_TYPES)[number];
 export const COMPRESSIONS = ["gzip", "zstd", "none"] as const;
 export type Compression = (typeof COMPRESSIONS)[number];
 
-/** The parts of a backup, in restore order. */
-export const PART_ROLES = ["roles", "schema", "history_schema", "data", "history_data"] as const;
+/**
+ * The parts of a backup, in restore order (the manifest lists them in this order too). `post-data`
+ * (indexes, constraints, triggers, policies) is restored after the data; backups made before it
+ * existed carry those in `schema`.
+ */
+export const PART_ROLES = ["roles", "schema", "history_schema", "data", "history_data", "post-data"] as const;
 export type PartRole = (typeof PART_ROLES)[number];
 
 const COMPRESSION_SUFFIX: Record<Compression, string> = { gzip: ".gz", zstd: ".zst", none: "" };

@@ -2,8 +2,13 @@
  * @module restore
  * Restores a backup into a database with ONE psql process and ONE transaction:
  *   BEGIN; [--clean: drop user schemas]; roles; schema; history_schema;
- *   SET session_replication_role = replica; data; history_data; REFRESH MATERIALIZED VIEWs; COMMIT;
- * (Supabase's documented order, https://supabase.com/docs/guides/platform/migrating-within-supabase/backup-restore).
+ *   SET session_replication_role = replica; data; history_data; post-data; [replay];
+ *   REFRESH MATERIALIZED VIEWs; COMMIT;
+ * (Supabase's documented order, https://supabase.com/docs/guides/platform/migrating-within-supabase/backup-restore,
+ * with pg_restore's one improvement: indexes, constraints, triggers and policies, the post-data part,
+ * come after the data, so COPY fills bare tables and each index is built once. Backups made before
+ * that split carry them in schema.sql and restore in Supabase's order. A point-in-time replay runs
+ * after post-data: its UPDATEs and DELETEs find their rows through the primary keys.)
  * Every part streams through its checksum checks on the way in. We write BEGIN ourselves instead of
  * `psql --single-transaction`, because psql commits that one at end of input, and end of input also
  * happens when this process dies; here COMMIT is written only after the last checksum matched. On a
@@ -65,8 +70,8 @@ export interface RestoreOptions {
   readonly signal?: AbortSignal;
   readonly env?: NodeJS.ProcessEnv;
   /**
-   * More SQL for the same transaction, written after the data and before the materialized views
-   * are refreshed and COMMIT: the point-in-time replay of archived changes (pitr/replay.ts).
+   * More SQL for the same transaction, written after the data and post-data (so indexes exist)
+   * and before the materialized views are refreshed and COMMIT: the point-in-time replay of archived changes (pitr/replay.ts).
    * Whatever it throws rolls the whole restore back.
    */
   readonly replay?: (write: (sql: string | Buffer) => Promise<void>) => Promise<void>;

@@ -81,9 +81,18 @@ describe("full backup of a Supabase-like database (gzip)", () => {
     expect(manifest.id).toMatch(new RegExp(`^${fixtureName}/\\d{8}T\\d{6}Z-[0-9a-z]{6}$`));
     const files = (await readdir(join(dir, manifest.id))).sort();
     expect(files).toEqual(
-      ["data.sql.gz", "history_data.sql.gz", "history_schema.sql.gz", "manifest.json", "roles.sql.gz", "schema.sql.gz"].sort(),
+      [
+        "data.sql.gz",
+        "history_data.sql.gz",
+        "history_schema.sql.gz",
+        "manifest.json",
+        "post-data.sql.gz",
+        "roles.sql.gz",
+        "schema.sql.gz",
+      ].sort(),
     );
-    expect(manifest.files.map((f) => f.role)).toEqual(["roles", "schema", "history_schema", "data", "history_data"]);
+    // Restore order, which a backup tar streams in: post-data (indexes, constraints, …) after the data.
+    expect(manifest.files.map((f) => f.role)).toEqual(["roles", "schema", "history_schema", "data", "history_data", "post-data"]);
     expect(manifest.server.supabase).toBe(true);
     expect(manifest.server.database).toBe(fixtureName);
     expect(manifest.pgDump.version).toMatch(/^pg_dump \(PostgreSQL\) \d+/);
@@ -127,8 +136,15 @@ describe("full backup of a Supabase-like database (gzip)", () => {
 
   it("leaves Supabase's internal schemas out of schema.sql and puts the history in its own parts", async () => {
     const schema = gunzipSync(await readFile(join(dir, manifest.id, "schema.sql.gz"))).toString("utf8");
+    const postData = gunzipSync(await readFile(join(dir, manifest.id, "post-data.sql.gz"))).toString("utf8");
     expect(schema).toContain('CREATE TABLE IF NOT EXISTS "public"."profiles"');
-    expect(schema).toContain('CREATE POLICY "users update their own profile"');
+    // pg_dump's sections: policies, indexes and keys come after the data.
+    expect(schema).not.toContain("CREATE POLICY");
+    expect(postData).toContain('CREATE POLICY "users update their own profile"');
+    expect(postData).toMatch(/^ {4}ADD CONSTRAINT "profiles_pkey" PRIMARY KEY/m);
+    expect(postData).not.toMatch(/^CREATE TABLE/m);
+    // Keys and indexes of the managed tables are the platform's (only the user's own objects, in the section).
+    expect(postData).not.toMatch(/^(ALTER TABLE (ONLY )?|CREATE (UNIQUE )?INDEX .* ON )"(auth|storage)"\./m);
     expect(schema).not.toMatch(/^CREATE TABLE IF NOT EXISTS "auth"\./m);
     expect(schema).not.toMatch(/^CREATE TABLE IF NOT EXISTS "storage"\./m);
     expect(schema).not.toMatch(/^CREATE SCHEMA IF NOT EXISTS "(auth|storage|extensions|supabase_migrations)"/m);
@@ -167,12 +183,12 @@ describe("full backup of a Supabase-like database (gzip)", () => {
     expect(app?.rolcanlogin).toBe(false);
   });
 
-  it("restores with plain psql into a fresh Supabase-like project (roles, schema, data, history)", async () => {
+  it("restores with plain psql into a fresh Supabase-like project (roles, schema, data, history, post-data)", async () => {
     const target = uniqueName("rt");
     scratch.push(target);
     const url = await createPlatformDatabase(target);
     const sqlFile = join(root, "restore.sql");
-    const parts = ["roles", "schema", "history_schema", "data", "history_data"].map(
+    const parts = ["roles", "schema", "history_schema", "data", "history_data", "post-data"].map(
       (role) => manifest.files.find((f) => f.role === role)!,
     );
     const sql = await Promise.all(
@@ -193,6 +209,7 @@ describe("user objects on Supabase-managed tables", () => {
   let dest: LocalMappedDestination;
   let id: string;
   let schema: string;
+  let postData: string;
 
   beforeAll(async () => {
     const d = await destination("managed");
@@ -201,16 +218,20 @@ describe("user objects on Supabase-managed tables", () => {
     expect(result.ok).toBe(true);
     id = result.backupId;
     schema = gunzipSync(await readFile(join(d.dir, id, "schema.sql.gz"))).toString("utf8");
+    postData = gunzipSync(await readFile(join(d.dir, id, "post-data.sql.gz"))).toString("utf8");
   });
 
-  it("schema.sql ends with the user's triggers, policies, RLS and grants on auth/storage tables, not the platform's", () => {
-    const start = schema.indexOf(MANAGED_OBJECTS_HEADER);
-    const end = schema.indexOf(MANAGED_OBJECTS_FOOTER);
-    // After pg_dump's output (the trigger functions are defined there), before the final RESET ALL.
-    expect(start).toBeGreaterThan(schema.indexOf('CREATE OR REPLACE FUNCTION "public"."handle_new_user"()'));
+  it("post-data.sql ends with the user's triggers, policies, RLS and grants on auth/storage tables, not the platform's", () => {
+    // The trigger functions are defined in schema.sql, restored before; the section follows pg_dump's
+    // post-data (after the data: an ALWAYS trigger must not fire during the load), before the final RESET ALL.
+    expect(schema).toContain('CREATE OR REPLACE FUNCTION "public"."handle_new_user"()');
+    expect(schema).not.toContain(MANAGED_OBJECTS_HEADER);
+    const start = postData.indexOf(MANAGED_OBJECTS_HEADER);
+    const end = postData.indexOf(MANAGED_OBJECTS_FOOTER);
+    expect(start).toBeGreaterThan(postData.indexOf('CREATE POLICY "users update their own profile"'));
     expect(end).toBeGreaterThan(start);
-    expect(schema.slice(end).trim()).toBe(`${MANAGED_OBJECTS_FOOTER}\n\nRESET ALL;`);
-    const section = schema.slice(start, end);
+    expect(postData.slice(end).trim()).toBe(`${MANAGED_OBJECTS_FOOTER}\n\nRESET ALL;`);
+    const section = postData.slice(start, end);
     expect(section).toContain(
       "DROP TRIGGER IF EXISTS on_auth_user_created ON auth.users;\n" +
         "CREATE TRIGGER on_auth_user_created AFTER INSERT ON auth.users FOR EACH ROW EXECUTE FUNCTION public.handle_new_user();",
@@ -241,7 +262,7 @@ describe("user objects on Supabase-managed tables", () => {
     await runRestore({ source, targetUrl: url });
     await runRestore({ source, targetUrl: url, clean: true });
     const file = join(root, "managed-section.sql");
-    await writeFile(file, schema.slice(schema.indexOf(MANAGED_OBJECTS_HEADER)));
+    await writeFile(file, postData.slice(postData.indexOf(MANAGED_OBJECTS_HEADER)));
     await psql(url, { file }, ["--single-transaction"]);
     await psql(url, { file }, ["--single-transaction"]);
 
@@ -301,8 +322,8 @@ describe("compression and encryption", () => {
     const { dest, dir } = await destination("none");
     const result = await runBackup({ databaseUrl: fixtureUrl, destinations: [dest], type: "schema", compression: "none" });
     const m = await readManifest(dir, result.backupId);
-    expect(m.files.map((f) => f.name)).toEqual(["schema.sql"]);
-    expect(m.files[0]!.sha256).toBe(m.files[0]!.plainSha256);
+    expect(m.files.map((f) => f.name)).toEqual(["schema.sql", "post-data.sql"]);
+    for (const f of m.files) expect(f.sha256).toBe(f.plainSha256);
     expect(m.tables).toEqual([]);
     expect(await readFile(join(dir, m.id, "schema.sql"), "utf8")).toContain('"public"."profiles"');
   });
@@ -370,7 +391,10 @@ describe("plain PostgreSQL", () => {
     expect(m.tables).toEqual([{ schema: "app", name: "items", rows: 50 }]);
     const schema = gunzipSync(await readFile(join(dir, m.id, "schema.sql.gz"))).toString("utf8");
     expect(schema).toContain('CREATE SCHEMA "app"');
-    expect(schema).not.toContain(MANAGED_OBJECTS_HEADER);
+    expect(schema).not.toContain("PRIMARY KEY");
+    const postData = gunzipSync(await readFile(join(dir, m.id, "post-data.sql.gz"))).toString("utf8");
+    expect(postData).toMatch(/^ {4}ADD CONSTRAINT "items_pkey" PRIMARY KEY \("id"\);$/m);
+    expect(postData).not.toContain(MANAGED_OBJECTS_HEADER);
     const roles = gunzipSync(await readFile(join(dir, m.id, "roles.sql.gz"))).toString("utf8");
     const [boot] = await adminQuery<{ rolname: string }>("select rolname from pg_roles where oid = 10");
     expect(roles).not.toContain(`ROLE "${boot!.rolname}"`);
@@ -387,6 +411,6 @@ describe("fan-out", () => {
     expect(r0!.ok).toBe(false);
     if (!r0!.ok) expect(r0!.error.code).toBe("STORAGE");
     expect(r1!.ok).toBe(true);
-    expect((await readManifest(good.dir, result.backupId)).files).toHaveLength(1);
+    expect((await readManifest(good.dir, result.backupId)).files.map((f) => f.role)).toEqual(["schema", "post-data"]);
   });
 });

@@ -5,7 +5,9 @@
  * triggers, RLS policies, row level security switches and grants users attach to those tables —
  * `on_auth_user_created` on `auth.users`, the policies on `storage.objects` that secure every
  * Supabase app's files. This module reads them in the backup's snapshot and renders idempotent SQL
- * that schema.sql carries after pg_dump's output (they depend on user functions defined there).
+ * that post-data.sql carries after pg_dump's output: where pg_dump puts triggers and policies, after
+ * the data (an ALWAYS trigger would fire during the load) and after the user functions they call
+ * (schema.sql). Backups made before the post-data split carry it at the end of schema.sql.
  *
  * Which objects are the user's (the platform creates the rest, and a fresh project has them):
  * - Only tables in the managed schemas (the CLI's `InternalSchemas`, minus system schemas and
@@ -125,7 +127,7 @@ function rlsStatement(qualified: string, column: "relrowsecurity" | "relforcerow
 
 /**
  * Reads the user's objects on managed tables inside the snapshot and returns the SQL section for
- * schema.sql, or "" when there are none (schema.sql then stays exactly pg_dump's output).
+ * post-data.sql, or "" when there are none (post-data.sql then stays exactly pg_dump's output).
  * Must run before any concurrent use of the snapshot's connection that depends on search_path
  * (none does: every other query there names schemas explicitly).
  */

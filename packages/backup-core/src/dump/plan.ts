@@ -1,13 +1,20 @@
 /**
  * @module dump/plan
- * What to dump for a backup: for each part (roles, schema, history_schema, data, history_data) the
- * tool, its arguments, the stream that frames/rewrites its output, and which tables' rows it
- * carries (for the manifest's counts).
+ * What to dump for a backup: for each part (roles, schema, history_schema, data, history_data,
+ * post-data) the tool, its arguments, the stream that frames/rewrites its output, and which tables'
+ * rows it carries (for the manifest's counts). The parts are listed in restore order, which is also
+ * the manifest's order (a backup tar is read as a stream, in that order).
+ *
+ * The schema is split as pg_dump's sections split it (`--section`), as pg_restore loads a dump:
+ * `schema.sql` is pre-data (types, tables, functions, views, sequences, grants), `post-data.sql`
+ * the indexes, constraints, triggers, rules and policies, restored after the data so COPY does not
+ * maintain every index row by row and the indexes are built once, sorted. Backups made before the
+ * split have no post-data part: their schema.sql holds both sections, and they restore as before.
  *
  * Supabase databases are dumped as `supabase db dump` does (lists in dump/supabase-lists.ts), plus
- * the user's objects on managed tables that the CLI loses (dump/managed-objects.ts, end of schema.sql);
- * any other PostgreSQL database is dumped whole: every user schema, every role but the bootstrap
- * superuser.
+ * the user's objects on managed tables that the CLI loses (dump/managed-objects.ts, end of
+ * post-data.sql); any other PostgreSQL database is dumped whole: every user schema, every role but
+ * the bootstrap superuser.
  */
 import type { Transform } from "node:stream";
 import type { BackupType, PartRole } from "../manifest.ts";
@@ -45,7 +52,8 @@ export interface PlanOptions {
   readonly rolePasswords?: boolean;
   /**
    * Supabase mode: the user's triggers, policies, RLS switches and grants on managed tables
-   * (dump/managed-objects.ts), appended to schema.sql after pg_dump's output. Ignored in plain mode.
+   * (dump/managed-objects.ts), appended to post-data.sql after pg_dump's output: after the data, as
+   * pg_dump puts triggers and policies, and after the functions they call. Ignored in plain mode.
    */
   readonly managedObjectsSql?: string;
 }
@@ -66,14 +74,15 @@ export function planDump(options: PlanOptions): DumpPart[] {
 
   const managed = supabase ? (options.managedObjectsSql ?? "") : "";
   const schemaTransform = () => (supabase ? mapLines(supabaseSchemaLine, "", RESET_SUFFIX) : framed("", RESET_SUFFIX));
-  // The main schema part only: the section's functions live there, and it is not the history's.
-  const mainSchemaTransform = () =>
+  // The main post-data part only: the section's tables and functions exist by then, the history's do not matter.
+  const postDataTransform = () =>
     supabase ? mapLines(supabaseSchemaLine, "", managed + RESET_SUFFIX) : framed("", RESET_SUFFIX);
   // pg_dump wraps large-object contents in its own BEGIN/COMMIT, which would end the restore's
   // one transaction: dropped here, where pg_dump writes them (never inside COPY data).
   const dataTransform = () => statementFilter({ dropTransactionControl: true, prefix: DATA_PREFIX, suffix: RESET_SUFFIX });
   // Plain mode: the history goes into its own parts when asked, so it must not be in the main ones too.
   const plainExcluded = history ? [MIGRATION_HISTORY_SCHEMA] : [];
+  const mainSchemaExcluded = exclude("--exclude-schema", supabase ? SUPABASE_INTERNAL_SCHEMAS : plainExcluded);
 
   if (type === "full") {
     parts.push({
@@ -88,16 +97,12 @@ export function planDump(options: PlanOptions): DumpPart[] {
     parts.push({
       role: "schema",
       tool: "pg_dump",
-      args: [
-        "--schema-only",
-        ...snap,
-        ...exclude("--exclude-schema", supabase ? SUPABASE_INTERNAL_SCHEMAS : plainExcluded),
-        ...common,
-      ],
-      transform: mainSchemaTransform,
+      args: ["--schema-only", "--section=pre-data", ...snap, ...mainSchemaExcluded, ...common],
+      transform: schemaTransform,
       tables: [],
     });
     if (history) {
+      // Two small tables: not worth splitting, loaded whole before their data as before.
       parts.push({
         role: "history_schema",
         tool: "pg_dump",
@@ -137,6 +142,15 @@ export function planDump(options: PlanOptions): DumpPart[] {
         tables: facts.tables.filter((t) => t.schema === MIGRATION_HISTORY_SCHEMA),
       });
     }
+  }
+  if (type === "full" || type === "schema") {
+    parts.push({
+      role: "post-data",
+      tool: "pg_dump",
+      args: ["--schema-only", "--section=post-data", ...snap, ...mainSchemaExcluded, ...common],
+      transform: postDataTransform,
+      tables: [],
+    });
   }
   return parts;
 }

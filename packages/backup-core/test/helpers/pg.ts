@@ -4,12 +4,14 @@
  * default postgresql://postgres@127.0.0.1:5432/postgres). Each test creates uniquely named
  * databases and drops them afterwards; other test files share the server.
  */
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import pg from "pg";
 import { ROLES_LOCK_KEY } from "../../src/dump/roles-filter.ts";
+import { SUPABASE_DATA_EXCLUDED_TABLES } from "../../src/dump/supabase-lists.ts";
+import { contentHashes } from "../read-fixture.ts";
 
 const run = promisify(execFile);
 
@@ -84,4 +86,26 @@ export async function createPlatformDatabase(name: string): Promise<string> {
   const url = await createDatabase(name);
   await psqlHoldingRolesLock(url, PLATFORM_SQL);
   return url;
+}
+
+/**
+ * `pg_dump --schema-only` of a database without the lines that legitimately differ between two
+ * databases (comments, SET lines, psql's random \restrict keys): equal for a source and its restore.
+ */
+export function normalizedSchema(url: string): string {
+  return execFileSync("pg_dump", ["--schema-only", "--dbname", url], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 })
+    .split("\n")
+    .filter(
+      (l) =>
+        l.trim() && !l.startsWith("--") && !l.startsWith("SET ") && !l.startsWith("\\restrict") && !l.startsWith("\\unrestrict"),
+    )
+    .filter((l) => !l.startsWith("SELECT pg_catalog.set_config"))
+    .join("\n");
+}
+
+/** Every table's content hash, minus the platform bookkeeping Supabase-style dumps leave out by design. */
+export async function supabaseContentHashes(url: string): Promise<Record<string, string>> {
+  const hashes = await contentHashes(url);
+  for (const t of SUPABASE_DATA_EXCLUDED_TABLES) delete hashes[`${t.schema}.${t.name}`];
+  return hashes;
 }
