@@ -2,15 +2,18 @@
  * Project backups against a real service: the seed's format written gzipped to the private bucket,
  * a restore that equals its source (diagrams, every version with its author, message and time,
  * attachments' bytes) under fresh ids, a tampered backup or one over the plan leaving nothing
- * behind, retention, owners only, and automatic backups that run once across processes.
+ * behind (also when the bad value comes last, or a value or the whole backup is over its limit: the
+ * restore streams), retention, owners only, and automatic backups that run once across processes.
  */
 import { readFile } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { gunzipSync, gzipSync } from "node:zlib";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { inThreadBpmn } from "../../src/bpmn/pool.ts";
 import { BackupScheduler } from "../../src/objects/backup-scheduler.ts";
 import { pruneBackups } from "../../src/objects/project-backup.ts";
+import { restoreProjectBackup } from "../../src/objects/project-restore.ts";
 import { api, createProject, createUser, FIXTURES, type ObjectHarness, startObjectService, type TestUser } from "./harness.ts";
 
 let h: ObjectHarness;
@@ -181,6 +184,68 @@ describe("project backups", () => {
     expect(
       (await api(h, "POST", `/projects/${project}/backups/${backup.body.backup.id}/restore`, { token: owner.token })).status,
     ).toBe(422);
+  });
+
+  it("streams the restore: a late bad value, a value larger than any diagram, or a backup over the cap leaves nothing", async () => {
+    const project = await seedProject(owner);
+    const backup = await api(h, "POST", `/projects/${project}/backups`, { token: owner.token });
+    const [row] = await q<{ path: string }>("select path from public.stored_objects where id = $1", [backup.body.backup.id]);
+    const original = (await api(h, "GET", backup.body.backup.url)).bytes;
+    const doc = JSON.parse(gunzipSync(original).toString("utf8"));
+    const counts = async () => ({
+      projects: (await q("select id from public.projects")).length,
+      diagrams: (await q("select id from public.diagrams")).length,
+      versions: (await q("select 1 from public.diagram_versions")).length,
+      objects: (await h.services.buckets.private.list("projects/")).length,
+    });
+    const before = await counts();
+    const restore = () => api(h, "POST", `/projects/${project}/backups/${backup.body.backup.id}/restore`, { token: owner.token });
+    const upload = (value: unknown) =>
+      h.services.buckets.private.upload(Readable.from([gzipSync(JSON.stringify(value))]), row!.path);
+
+    // The attachment is the last value: every diagram and version was written, and its copy made,
+    // before its checksum fails. All of it goes.
+    await upload({ ...doc, attachments: doc.attachments.map((a: object) => ({ ...a, sha256: "0".repeat(64) })) });
+    let res = await restore();
+    expect(res.status).toBe(422);
+    expect(res.body.error.message).toMatch(/attachment "spec.pdf" does not match its checksum; nothing was created/);
+    expect(await counts()).toEqual(before);
+
+    // A string far larger than MAX_DIAGRAM_BYTES (5 MiB here) is refused while it streams in.
+    const huge = structuredClone(doc);
+    huge.diagrams[1].versions[0].bpmn_xml = "x".repeat(12 * 1024 * 1024);
+    await upload(huge);
+    res = await restore();
+    expect(res.status).toBe(422);
+    expect(res.body.error.message).toMatch(/holds a value larger than \d+ bytes/);
+    expect(await counts()).toEqual(before);
+
+    // Over the decompressed-size cap (lowered here): refused part way, nothing kept.
+    await h.services.buckets.private.upload(Readable.from([original]), row!.path);
+    const claims = { sub: owner.id, role: "authenticated" as const };
+    const target = { bucket: "private" as const, path: row!.path };
+    await expect(
+      restoreProjectBackup(h.db, h.services.store, inThreadBpmn(), claims, target, 5 * 1024 * 1024, {
+        maxJsonBytes: Math.floor(gunzipSync(original).length / 2),
+      }),
+    ).rejects.toMatchObject({ code: "INVALID_BACKUP", message: expect.stringMatching(/larger than \d+ bytes uncompressed/) });
+    expect(await counts()).toEqual(before);
+
+    // Cut short (a truncated upload): not valid JSON, nothing kept.
+    await h.services.buckets.private.upload(
+      Readable.from([gzipSync(gunzipSync(original).subarray(0, Math.floor(gunzipSync(original).length * 0.8)))]),
+      row!.path,
+    );
+    res = await restore();
+    expect(res.status).toBe(422);
+    expect(res.body.error.message).toMatch(/not valid JSON/);
+    expect(await counts()).toEqual(before);
+
+    // The untouched backup still restores, with the same counts as its record.
+    await h.services.buckets.private.upload(Readable.from([original]), row!.path);
+    res = await restore();
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ diagrams: 2, versions: 5, attachments: 1 });
   });
 
   it("answers 402 when the restored project would pass the plan, leaving nothing", async () => {
