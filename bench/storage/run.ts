@@ -124,8 +124,13 @@ await waitForPort(davPort);
 const s3Env = { S3_ACCESS_KEY_ID: "S3RVER", S3_SECRET_ACCESS_KEY: "S3RVER" };
 const drive = await startDriveEmulator();
 const driveKeyFile = join(work, "drive-key.json");
-await writeFile(driveKeyFile, JSON.stringify(await drive.serviceAccount({ quotaBytes: null })), { mode: 0o600 });
-const driveFolder = await drive.folder("bench");
+const driveKey = await drive.serviceAccount();
+await writeFile(driveKeyFile, JSON.stringify(driveKey), { mode: 0o600 });
+// Service accounts can only store files in shared drives (the emulator enforces it, as Google does).
+const driveFolder = await drive.folder(
+  "bench",
+  await drive.sharedDrive("bench", [{ email: driveKey.client_email, role: "organizer" }]),
+);
 process.on("exit", () => void drive.stop());
 
 for (const sizeMiB of sizesMiB) {

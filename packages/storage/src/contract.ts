@@ -64,6 +64,19 @@ export interface ConnectionCheck {
   /** A sentence for a human: what failed and what to check. */
   readonly error?: string;
   readonly latencyMs: number;
+  /**
+   * The destination works, but something will fail or surprise later (a Drive role that cannot delete,
+   * so `prune` will fail): sentences for a human, each saying what to change.
+   */
+  readonly warnings?: readonly string[];
+  /** What the check found that a human may want to know (the shared drive and the role in it). */
+  readonly details?: readonly string[];
+}
+
+/** What a provider's connection check may add to a successful `ConnectionCheck`. */
+export interface ConnectionNotes {
+  readonly warnings?: readonly string[];
+  readonly details?: readonly string[];
 }
 
 export interface DownloadOptions {

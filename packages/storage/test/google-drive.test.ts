@@ -7,6 +7,7 @@ import { GoogleDriveDestination } from "../src/providers/google-drive/provider.t
 import { describeStorageContract, endlessStream, generatedStream } from "./contract/suite.ts";
 import {
   type DriveEmulator,
+  type DriveRole,
   type ServiceAccountKey,
   startDriveEmulator,
   unknownServiceAccountKey,
@@ -44,10 +45,13 @@ async function failure(promise: Promise<unknown>): Promise<StorageError> {
   return error as StorageError;
 }
 
-describeStorageContract("google_drive (emulator)", async () => {
+// The recommended setup: a service account that is a Manager of a shared drive. The emulator lists
+// shared-drive items only with corpora=drive and refuses service-account files outside shared drives.
+describeStorageContract("google_drive (emulator, shared drive)", async () => {
   const emu = await startDriveEmulator();
-  const key = await emu.serviceAccount({ quotaBytes: 10 * 1024 ** 3 });
-  const folderId = await emu.folder("backups");
+  const key = await emu.serviceAccount();
+  const driveId = await emu.sharedDrive("Backups", [{ email: key.client_email, role: "organizer" }]);
+  const folderId = await emu.folder("backups", driveId);
   const destination = destinationFor(emu, folderId, { serviceAccountKey: key });
   return {
     destination,
@@ -72,8 +76,9 @@ describeStorageContract("google_drive (emulator)", async () => {
       });
     },
     async withQuota(bytes) {
-      const limited = await emu.serviceAccount({ quotaBytes: bytes });
-      return destinationFor(emu, await emu.folder("quota"), { serviceAccountKey: limited });
+      // Quota is per user (shared drives use the organisation's pool): a personal Drive through OAuth.
+      const limited = await emu.oauthUser({ quotaBytes: bytes });
+      return destinationFor(emu, await emu.folder("quota"), { oauth: limited });
     },
     async killServerMidUpload(uploadKey) {
       let killing: Promise<void> | undefined;
@@ -115,8 +120,12 @@ describe("google_drive specifics (emulator)", () => {
 
   beforeAll(async () => {
     emu = await startDriveEmulator();
-    key = await emu.serviceAccount({ quotaBytes: 1024 ** 3 });
+    key = await emu.serviceAccount();
   }, 60_000);
+
+  /** A folder in a new shared drive where `account` (the suite's service account by default) has `role`. */
+  const sharedFolder = async (name: string, role: DriveRole = "organizer", account: ServiceAccountKey = key) =>
+    emu.folder(name, await emu.sharedDrive(`drive ${name}`, [{ email: account.client_email, role }]));
 
   afterAll(async () => {
     await emu?.stop();
@@ -126,7 +135,7 @@ describe("google_drive specifics (emulator)", () => {
     (after[name] ?? 0) - (before[name] ?? 0);
 
   it("uploads a ~3 MiB stream in many 256 KiB resumable chunks and reads it back", async () => {
-    const d = destinationFor(emu, await emu.folder("chunks"), { serviceAccountKey: key });
+    const d = destinationFor(emu, await sharedFolder("chunks"), { serviceAccountKey: key });
     const before = await emu.stats();
     const { stream, sha256 } = generatedStream(3 * 1024 * 1024 + 1000, 7);
     const result = await d.upload(stream, "db/2024/dump.sql.gz");
@@ -144,7 +153,7 @@ describe("google_drive specifics (emulator)", () => {
   });
 
   it("retries injected 429, 503 and 403 userRateLimitExceeded answers, then succeeds", async () => {
-    const d = destinationFor(emu, await emu.folder("retries"), { serviceAccountKey: key });
+    const d = destinationFor(emu, await sharedFolder("retries"), { serviceAccountKey: key });
     await emu.fault({ method: "GET", path: "/drive/v3/files", query: "q=", status: 429, count: 2, retryAfter: 0 });
     // The third chunk PUT fails twice: the client asks the session for its Range, then resends.
     await emu.fault({ method: "PUT", path: "/upload/drive/v3/files", query: "upload_id=", status: 503, count: 2, skip: 2 });
@@ -164,7 +173,7 @@ describe("google_drive specifics (emulator)", () => {
   });
 
   it("lists with corpora=user (never allDrives) and treats incompleteSearch as an error, retried", async () => {
-    const d = destinationFor(emu, await emu.folder("incomplete"), { serviceAccountKey: key }, { maxRetries: 1 });
+    const d = destinationFor(emu, await emu.folder("incomplete"), { oauth: await emu.oauthUser() }, { maxRetries: 1 });
     await d.upload(Readable.from([Buffer.from("{}")]), "db/2026/manifest.json");
     await d.upload(Readable.from([Buffer.from("x")]), "db/2026/part-1.bin");
     // The emulator leaves a file out of every allDrives answer, as Drive may: the list must still be whole.
@@ -180,7 +189,7 @@ describe("google_drive specifics (emulator)", () => {
   });
 
   it("gives up after maxRetries with UNREACHABLE, leaving nothing behind", async () => {
-    const d = destinationFor(emu, await emu.folder("giveup"), { serviceAccountKey: key }, { maxRetries: 1 });
+    const d = destinationFor(emu, await sharedFolder("giveup"), { serviceAccountKey: key }, { maxRetries: 1 });
     await d.validateConnection();
     await emu.fault({ method: "PUT", path: "/upload/drive/v3/files", query: "upload_id=", status: 500, count: 3 });
     const error = await failure(d.upload(Readable.from([Buffer.alloc(10)]), "g/x.bin"));
@@ -189,17 +198,93 @@ describe("google_drive specifics (emulator)", () => {
     expect(await d.list("")).toEqual([]);
   });
 
-  it("explains the service-account storage quota error", async () => {
-    const tiny = await emu.serviceAccount({ quotaBytes: 1000 });
-    const d = destinationFor(emu, await emu.folder("sa-quota"), { serviceAccountKey: tiny });
-    expect(await d.getAvailableSpace()).toBe(1000);
+  it("a service account on a folder outside a shared drive: validateConnection says what to do; uploads get Google's quota error", async () => {
+    const d = destinationFor(emu, await emu.folder("sa-my-drive"), { serviceAccountKey: key });
+    const check = await d.validateConnection();
+    expect(check.ok).toBe(false);
+    expect(check.error).toContain("not in a shared drive");
+    expect(check.error).toContain(key.client_email);
+    expect(check.error).toContain("GOOGLE_DRIVE_IMPERSONATE");
+    expect(check.error).toContain("OAuth");
+    expect(d.capabilities.reportsFreeSpace).toBe(false);
+    expect(await d.getAvailableSpace()).toBeNull();
     const error = await failure(d.upload(Readable.from([Buffer.alloc(5000)]), "q/too-big.bin"));
     expect(error.code).toBe("QUOTA_EXCEEDED");
-    expect(error.message).toContain("service accounts have no Drive storage of their own");
-    expect(error.message).toContain("shared drive");
-    expect(error.message).toContain(tiny.client_email);
+    expect(error.message).toContain("Service Accounts do not have storage quota");
+    expect(error.message).toContain("use a folder in a shared drive");
     expect(error.message).not.toContain("PRIVATE KEY");
     expect(await d.list("")).toEqual([]);
+  });
+
+  it("domain-wide delegation: the service account acts as the Workspace user, in that user's Drive and quota", async () => {
+    const delegating = await emu.serviceAccount({ domainWideDelegation: true });
+    await emu.workspaceUser({ email: "backup@corp.example", quotaBytes: 50_000 });
+    const folder = await emu.folder("delegated");
+    const d = destinationFor(emu, folder, { serviceAccountKey: delegating, subject: "backup@corp.example" });
+    const check = await d.validateConnection();
+    expect(check.ok, check.error).toBe(true);
+    await d.upload(Readable.from([Buffer.from("as the user")]), "db/x.txt");
+    expect((await buffer(await d.download("db/x.txt"))).toString()).toBe("as the user");
+    expect(await d.getAvailableSpace()).toBe(50_000 - 11);
+    // A service account the Workspace admin did not allow to delegate gets no token for the user.
+    const refused = destinationFor(emu, folder, { serviceAccountKey: key, subject: "backup@corp.example" });
+    const error = await failure(refused.stat("db/x.txt"));
+    expect(error.code).toBe("AUTH");
+    expect(error.message).toContain("Client is unauthorized");
+  });
+
+  it("reports the shared drive role; a Content manager trashes instead of deleting; a Contributor is warned and cannot delete", async () => {
+    const manager = destinationFor(emu, await sharedFolder("as-manager", "organizer"), { serviceAccountKey: key });
+    const managerCheck = await manager.validateConnection();
+    expect(managerCheck.ok, managerCheck.error).toBe(true);
+    expect(managerCheck.details?.[0]).toContain('shared drive "drive as-manager"');
+    expect(managerCheck.details?.[0]).toContain("Manager (organizer)");
+    expect(managerCheck.warnings).toBeUndefined();
+
+    const contentManager = destinationFor(emu, await sharedFolder("as-content-manager", "fileOrganizer"), {
+      serviceAccountKey: key,
+    });
+    const contentCheck = await contentManager.validateConnection();
+    expect(contentCheck.ok, contentCheck.error).toBe(true);
+    expect(contentCheck.details?.[0]).toContain("Content manager (fileOrganizer)");
+    expect(contentCheck.warnings?.[0]).toContain("trash");
+    await contentManager.upload(Readable.from([Buffer.from("v1")]), "db/a.txt");
+    await contentManager.upload(Readable.from([Buffer.from("v2")]), "db/a.txt");
+    const before = await emu.stats();
+    await contentManager.delete("db/a.txt");
+    const after = await emu.stats();
+    // Moved to the drive's trash (files.update trashed=true), never files.delete (which would be refused).
+    expect((after["files.update 200"] ?? 0) - (before["files.update 200"] ?? 0)).toBe(1);
+    expect((after["files.delete 403"] ?? 0) - (before["files.delete 403"] ?? 0)).toBe(0);
+    expect(await contentManager.list("")).toEqual([]);
+
+    const contributor = destinationFor(emu, await sharedFolder("as-contributor", "writer"), { serviceAccountKey: key });
+    const contributorCheck = await contributor.validateConnection();
+    expect(contributorCheck.ok, contributorCheck.error).toBe(true);
+    expect(contributorCheck.warnings?.[0]).toContain("Contributor");
+    expect(contributorCheck.warnings?.[0]).toContain("prune");
+    await contributor.upload(Readable.from([Buffer.from("new")]), "db/b.txt");
+    const refused = await failure(contributor.delete("db/b.txt"));
+    expect(refused.code).toBe("AUTH");
+    expect(refused.message).toContain("needs the Manager role (organizer)");
+    expect(refused.message).toContain("Contributor (writer)");
+    expect((await contributor.list("")).map((o) => o.key)).toEqual(["db/b.txt"]);
+
+    const viewer = destinationFor(emu, await sharedFolder("as-viewer", "reader"), { serviceAccountKey: key });
+    const viewerCheck = await viewer.validateConnection();
+    expect(viewerCheck.ok).toBe(false);
+    expect(viewerCheck.error).toContain("cannot add files");
+  });
+
+  it("shared-drive items are invisible without supportsAllDrives and to non-members, as on Drive", async () => {
+    const folder = await sharedFolder("visibility");
+    const blind = destinationFor(emu, folder, { serviceAccountKey: key }, { supportsAllDrives: false });
+    expect((await blind.validateConnection()).ok).toBe(false);
+    const outsider = await emu.serviceAccount();
+    const stranger = destinationFor(emu, folder, { serviceAccountKey: outsider });
+    const error = await failure(stranger.list(""));
+    expect(error.code).toBe("NOT_FOUND");
+    expect(error.message).toContain(outsider.client_email);
   });
 
   it("works with an OAuth client and refresh token", async () => {
@@ -231,7 +316,7 @@ describe("google_drive specifics (emulator)", () => {
   });
 
   it("keeps names with quotes intact (q escaping)", async () => {
-    const d = destinationFor(emu, await emu.folder("quotes"), { serviceAccountKey: key });
+    const d = destinationFor(emu, await sharedFolder("quotes"), { serviceAccountKey: key });
     const tricky = "it's here/a 'quoted' name.txt";
     await d.upload(Readable.from([Buffer.from("q")]), tricky);
     await d.upload(Readable.from([Buffer.from("other")]), "it's here/plain.txt");

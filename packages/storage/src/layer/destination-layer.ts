@@ -178,8 +178,10 @@ export class DestinationLayer<C, D extends StorageDriver = StorageDriver> implem
     const started = performance.now();
     const latencyMs = () => Math.round(performance.now() - started);
     try {
-      await this.run("connection check", (d) => d.checkConnection(), { retryable: false });
-      return { ok: true, latencyMs: latencyMs() };
+      const notes = await this.run("connection check", (d) => d.checkConnection(), { retryable: false });
+      const warnings = notes?.warnings?.length ? { warnings: notes.warnings } : {};
+      const details = notes?.details?.length ? { details: notes.details } : {};
+      return { ok: true, latencyMs: latencyMs(), ...warnings, ...details };
     } catch (error) {
       return { ok: false, error: this.toStorageError(error, "connection check").message, latencyMs: latencyMs() };
     }

@@ -33,8 +33,12 @@ export interface StorageDriver {
   stat(key: string): Promise<contract.StorageObjectInfo>;
   delete(key: string): Promise<void>;
   list(prefix: string): Promise<contract.StorageObjectInfo[]>;
-  /** Resolves when the destination is usable; throws a `StorageError` whose message says what to fix. */
-  checkConnection(): Promise<void>;
+  /**
+   * Resolves when the destination is usable, optionally with warnings and details for the human;
+   * throws a `StorageError` whose message says what to fix.
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: most drivers only resolve (Promise<void>); notes are optional
+  checkConnection(): Promise<void | contract.ConnectionNotes>;
   getAvailableSpace(): Promise<number | null>;
   close(): Promise<void>;
 }

@@ -7,7 +7,9 @@
  * Endpoints:
  *   POST /token                          OAuth token endpoint: JWT-bearer grant (RS256 assertion checked against
  *                                        the registered service account's public key) and refresh_token grant
- *   GET  /drive/v3/about                 storageQuota (limit only when the identity has a quota), user
+ *   GET  /drive/v3/about                 storageQuota (limit only when the identity has a quota; "0" for a
+ *                                        service account), user
+ *   GET  /drive/v3/drives[/:id]          shared drives the identity is a member of (drives.list, drives.get)
  *   GET  /drive/v3/files                 q subset: name = / != / contains, mimeType = / !=, 'id' in parents,
  *                                        trashed = true/false, joined by `and`; pageSize (≤ 1000), pageToken, fields
  *   POST /drive/v3/files                 metadata-only create (folders)
@@ -18,8 +20,25 @@
  *   PUT  <session URI>                   chunks with Content-Range; 308 + Range to continue, 200 when complete;
  *                                        non-final chunks keep only whole 256 KiB units, as Drive does
  *   DELETE <session URI>                 cancels the session (499)
- * Test controls (no auth): POST /__emulator/identities, POST /__emulator/folders, POST /__emulator/faults,
- *   GET /__emulator/stats.
+ * Test controls (no auth): POST /__emulator/identities, POST /__emulator/drives, POST /__emulator/folders,
+ *   POST /__emulator/faults, GET /__emulator/stats.
+ *
+ * Shared drives and service accounts, as Google documents them:
+ * - Service accounts have no storage quota: creating a file outside a shared drive answers 403
+ *   storageQuotaExceeded "Service Accounts do not have storage quota. Leverage shared drives
+ *   (https://developers.google.com/workspace/drive/api/guides/about-shareddrives), or use OAuth delegation
+ *   (http://support.google.com/a/answer/7281227) instead." (Google's answer since 2025; the folder being
+ *   shared with the account as an Editor does not help). Files in a shared drive belong to the drive.
+ * - Items in a shared drive are visible only to its members, and only to requests with
+ *   `supportsAllDrives=true` (404 otherwise). Roles (drives "Manage members"): reader/commenter read,
+ *   writer (Contributor) adds and edits, fileOrganizer (Content manager) also moves and trashes,
+ *   organizer (Manager) also deletes for good: files.delete "If the file belongs to a shared drive, the
+ *   user must be an organizer on the parent folder" (files.delete reference), else 403
+ *   insufficientFilePermissions. `capabilities` report the same per file.
+ * - files.list corpora: `user` never returns shared-drive items; `drive` needs `driveId` and
+ *   `includeItemsFromAllDrives=true` and returns only that drive's items.
+ * - Domain-wide delegation: a JWT with `sub` gets a token for that Workspace user when the service account
+ *   is allowed to delegate, else 401 unauthorized_client, as Google's token endpoint answers.
  * State is an append-only journal plus blob files in DRIVE_EMULATOR_DIR, so a restarted emulator keeps
  * files, folders, identities, tokens and unfinished upload sessions.
  */
@@ -44,8 +63,21 @@ interface Identity {
   clientId?: string;
   clientSecret?: string;
   refreshToken?: string;
-  /** null: unlimited (about.get omits `limit`). */
+  /** null: unlimited (about.get omits `limit`). Always 0 for service accounts. */
   quotaBytes: number | null;
+  /** Service accounts only: domain-wide delegation is configured (may impersonate users of the domain). */
+  domainWideDelegation?: boolean;
+}
+
+type Role = "reader" | "commenter" | "writer" | "fileOrganizer" | "organizer";
+const ROLE_RANK: Record<Role, number> = { reader: 0, commenter: 1, writer: 2, fileOrganizer: 3, organizer: 4 };
+
+interface SharedDrive {
+  id: string;
+  name: string;
+  /** Member e-mail → role. */
+  members: Record<string, Role>;
+  createdTime: string;
 }
 
 interface DriveFile {
@@ -60,6 +92,8 @@ interface DriveFile {
   trashed: boolean;
   owner: string;
   appProperties?: Record<string, string>;
+  /** The shared drive that holds the item (for its root folder too: the root's id is the drive id). */
+  driveId?: string;
 }
 
 interface Session {
@@ -67,6 +101,8 @@ interface Session {
   owner: string;
   metadata: { name: string; mimeType: string; parents: string[]; appProperties?: Record<string, string> };
   fields?: string;
+  /** The shared drive the file will land in. */
+  driveId?: string;
 }
 
 interface Fault {
@@ -82,6 +118,7 @@ interface Fault {
 
 type JournalEntry =
   | { op: "identity"; value: Identity }
+  | { op: "drive"; value: SharedDrive }
   | { op: "token"; token: string; identity: string; expires: number }
   | { op: "file"; value: DriveFile }
   | { op: "delete"; id: string }
@@ -96,6 +133,7 @@ mkdirSync(blobDir, { recursive: true });
 mkdirSync(sessionDir, { recursive: true });
 
 const identities = new Map<string, Identity>();
+const drives = new Map<string, SharedDrive>();
 const tokens = new Map<string, { identity: string; expires: number }>();
 const files = new Map<string, DriveFile>();
 const childrenOf = new Map<string, Set<string>>();
@@ -113,6 +151,9 @@ function applyEntry(entry: JournalEntry): void {
   switch (entry.op) {
     case "identity":
       identities.set(entry.value.id, entry.value);
+      break;
+    case "drive":
+      drives.set(entry.value.id, entry.value);
       break;
     case "token":
       tokens.set(entry.token, { identity: entry.identity, expires: entry.expires });
@@ -161,10 +202,45 @@ if (existsSync(journalPath)) {
 
 const newId = (bytes = 24) => randomBytes(bytes).toString("base64url");
 
+/** Bytes the identity owns outside shared drives (shared-drive files belong to the drive). */
 function usageOf(owner: string): number {
   let total = 0;
-  for (const f of files.values()) if (f.owner === owner && !f.trashed) total += f.size ?? 0;
+  for (const f of files.values()) if (f.owner === owner && !f.trashed && !f.driveId) total += f.size ?? 0;
   return total;
+}
+
+/** The identity's role in the item's shared drive; undefined outside shared drives or for non-members. */
+function roleIn(identity: Identity, file: DriveFile): Role | undefined {
+  return file.driveId ? drives.get(file.driveId)?.members[identity.email] : undefined;
+}
+
+const atLeast = (role: Role | undefined, wanted: Role) => role !== undefined && ROLE_RANK[role] >= ROLE_RANK[wanted];
+
+/** Whether the request may see the item: shared-drive items need membership and supportsAllDrives=true. */
+function canSee(identity: Identity, file: DriveFile, url: URL): boolean {
+  if (!file.driveId) return true;
+  return url.searchParams.get("supportsAllDrives") === "true" && roleIn(identity, file) !== undefined;
+}
+
+const insufficient = (id: string) =>
+  new ApiError(403, "insufficientFilePermissions", `The user does not have sufficient permissions for file ${id}.`);
+
+/** What the identity may do with the item, as Drive's `capabilities` field reports it. */
+function capabilitiesOf(identity: Identity, f: DriveFile): Record<string, boolean> {
+  const folder = f.mimeType === FOLDER_MIME;
+  if (!f.driveId) {
+    const own = f.owner === identity.id;
+    return { canAddChildren: folder, canEdit: true, canRename: true, canTrash: own, canDelete: own };
+  }
+  const role = roleIn(identity, f);
+  return {
+    canAddChildren: folder && atLeast(role, "writer"),
+    canEdit: atLeast(role, "writer"),
+    canRename: atLeast(role, "writer"),
+    canTrash: atLeast(role, "fileOrganizer"),
+    canDelete: atLeast(role, "organizer"),
+    ...(folder ? { canTrashChildren: atLeast(role, "fileOrganizer"), canDeleteChildren: atLeast(role, "organizer") } : {}),
+  };
 }
 
 // ---- HTTP helpers --------------------------------------------------------------------------------
@@ -273,8 +349,10 @@ function pick(value: unknown, tree: FieldTree | null): unknown {
   return out;
 }
 
-function fileResource(f: DriveFile): Record<string, unknown> {
+function fileResource(f: DriveFile, identity?: Identity): Record<string, unknown> {
   return {
+    ...(f.driveId ? { driveId: f.driveId } : {}),
+    ...(identity ? { capabilities: capabilitiesOf(identity, f) } : {}),
     kind: "drive#file",
     id: f.id,
     name: f.name,
@@ -290,8 +368,8 @@ function fileResource(f: DriveFile): Record<string, unknown> {
 
 const DEFAULT_FILE_FIELDS = parseFields("kind,id,name,mimeType");
 
-function renderFile(f: DriveFile, fields: string | null | undefined): unknown {
-  return pick(fileResource(f), fields ? parseFields(fields) : DEFAULT_FILE_FIELDS);
+function renderFile(f: DriveFile, fields: string | null | undefined, identity?: Identity): unknown {
+  return pick(fileResource(f, identity), fields ? parseFields(fields) : DEFAULT_FILE_FIELDS);
 }
 
 // ---- auth ----------------------------------------------------------------------------------------
@@ -337,7 +415,7 @@ async function handleToken(req: IncomingMessage, res: ServerResponse): Promise<v
       );
     const [h, p, s] = parts as [string, string, string];
     let header: { alg?: string };
-    let claims: { iss?: string; aud?: string; exp?: number; iat?: number; scope?: string };
+    let claims: { iss?: string; aud?: string; exp?: number; iat?: number; scope?: string; sub?: string };
     try {
       header = JSON.parse(Buffer.from(h, "base64url").toString("utf8"));
       claims = JSON.parse(Buffer.from(p, "base64url").toString("utf8"));
@@ -365,6 +443,19 @@ async function handleToken(req: IncomingMessage, res: ServerResponse): Promise<v
     }
     if (!claims.scope?.split(" ").includes("https://www.googleapis.com/auth/drive")) {
       return tokenError(res, 400, "invalid_scope", "Invalid OAuth scope or ID token audience provided.");
+    }
+    if (claims.sub && claims.sub !== identity.email) {
+      // Domain-wide delegation: only when the admin allowed this client, and only for a user of the domain.
+      const user = [...identities.values()].find((i) => i.kind === "user" && i.email === claims.sub);
+      if (!identity.domainWideDelegation || !user) {
+        return tokenError(
+          res,
+          401,
+          "unauthorized_client",
+          "Client is unauthorized to retrieve access tokens using this method, or client not authorized for any of the scopes requested.",
+        );
+      }
+      return issueToken(res, user, claims.scope);
     }
     return issueToken(res, identity, claims.scope);
   }
@@ -452,15 +543,32 @@ function candidatesFor(q: string | null): Iterable<DriveFile> {
  * out and saying `incompleteSearch: true`, as Drive does when it could not search every drive in time).
  * `incomplete` (a test fault with status 200) makes any answer incomplete that way.
  */
-function listFiles(url: URL, res: ServerResponse, incomplete = false): void {
+function listFiles(url: URL, res: ServerResponse, identity: Identity, incomplete = false): void {
   const corpora = url.searchParams.get("corpora") ?? "user";
   if (!["user", "drive", "domain", "allDrives"].includes(corpora))
     throw new ApiError(400, "invalid", `Invalid Value`, "global", { location: "corpora" });
-  if (corpora === "drive" && !url.searchParams.get("driveId"))
+  const driveId = url.searchParams.get("driveId");
+  if ((corpora === "drive") !== !!driveId)
     throw new ApiError(400, "invalid", "The driveId parameter must be specified if and only if corpora is set to drive.");
+  const allDrivesItems = url.searchParams.get("includeItemsFromAllDrives") === "true";
+  if (driveId && !allDrivesItems)
+    throw new ApiError(
+      403,
+      "teamDriveIncludeItemsRequired",
+      "The includeItemsFromAllDrives parameter must be set to true when driveId is specified.",
+    );
+  if (driveId && !drives.get(driveId)?.members[identity.email])
+    throw new ApiError(404, "notFound", `Shared drive not found: ${driveId}`, "global", {
+      locationType: "parameter",
+      location: "driveId",
+    });
+  // `user`: My Drive and what is shared with the identity, never shared-drive items; `drive`: that drive only.
+  const inCorpus = (f: DriveFile) =>
+    corpora === "drive" ? f.driveId === driveId : corpora === "user" ? !f.driveId : !f.driveId || allDrivesItems;
   const partial = incomplete || corpora === "allDrives";
   const q = url.searchParams.get("q");
-  const predicate = parseQuery(q);
+  const query = parseQuery(q);
+  const predicate = (f: DriveFile) => inCorpus(f) && canSee(identity, f, url) && query(f);
   const pageSize = Math.min(1000, Math.max(1, Number(url.searchParams.get("pageSize") ?? 100) || 100));
   const offset = url.searchParams.get("pageToken")
     ? Number(Buffer.from(url.searchParams.get("pageToken") ?? "", "base64url").toString())
@@ -477,7 +585,7 @@ function listFiles(url: URL, res: ServerResponse, incomplete = false): void {
     ...(next ? { nextPageToken: next } : {}),
     kind: "drive#fileList",
     incompleteSearch: partial,
-    files: page.map(fileResource),
+    files: page.map((f) => fileResource(f, identity)),
   };
   const fields = url.searchParams.get("fields");
   sendJson(
@@ -487,13 +595,24 @@ function listFiles(url: URL, res: ServerResponse, incomplete = false): void {
   );
 }
 
-function checkParents(parents: unknown): string[] {
+/** The parents exist, are visible and accept new children from this identity; returns them and their shared drive. */
+function checkParents(parents: unknown, identity: Identity, url: URL): { parents: string[]; driveId?: string } {
   const list = Array.isArray(parents) ? parents.map(String) : [];
+  let driveId: string | undefined;
   for (const p of list) {
     const parent = files.get(p);
-    if (!parent || parent.mimeType !== FOLDER_MIME) throw notFound(p);
+    if (!parent || parent.mimeType !== FOLDER_MIME || !canSee(identity, parent, url)) throw notFound(p);
+    if (parent.driveId && !atLeast(roleIn(identity, parent), "writer")) throw insufficient(p);
+    driveId ??= parent.driveId;
   }
-  return list;
+  return { parents: list, ...(driveId ? { driveId } : {}) };
+}
+
+/** A file created by `identity` under these parents: service accounts only inside shared drives. */
+function checkStorage(identity: Identity, driveId: string | undefined, bytes: number): void {
+  if (driveId) return; // shared-drive files use the organisation's storage, not the member's
+  if (identity.kind === "service_account") throw serviceAccountQuotaError();
+  if (!fitsQuota(identity, bytes)) throw quotaError();
 }
 
 function newFile(
@@ -501,6 +620,7 @@ function newFile(
   meta: Record<string, unknown>,
   parents: string[],
   blob?: { size: number; md5: string },
+  driveId?: string,
 ): DriveFile {
   const now = new Date().toISOString();
   return {
@@ -513,6 +633,7 @@ function newFile(
     modifiedTime: now,
     trashed: false,
     owner: owner.id,
+    ...(driveId ? { driveId } : {}),
     ...(meta.appProperties && typeof meta.appProperties === "object"
       ? { appProperties: meta.appProperties as Record<string, string> }
       : {}),
@@ -521,6 +642,16 @@ function newFile(
 
 function quotaError(): ApiError {
   return new ApiError(403, "storageQuotaExceeded", "The user's Drive storage quota has been exceeded.", "usageLimits");
+}
+
+/** Google's answer to a service account creating a file outside a shared drive (see the module comment). */
+function serviceAccountQuotaError(): ApiError {
+  return new ApiError(
+    403,
+    "storageQuotaExceeded",
+    "Service Accounts do not have storage quota. Leverage shared drives (https://developers.google.com/workspace/drive/api/guides/about-shareddrives), or use OAuth delegation (http://support.google.com/a/answer/7281227) instead.",
+    "usageLimits",
+  );
 }
 
 function fitsQuota(identity: Identity, extra: number): boolean {
@@ -554,9 +685,15 @@ async function multipartUpload(req: IncomingMessage, res: ServerResponse, url: U
   if (content.length !== 2) throw new ApiError(400, "badContent", "Multipart body must have a metadata part and a media part.");
   const meta = JSON.parse((content[0] as Buffer).toString("utf8") || "{}") as Record<string, unknown>;
   const media = content[1] as Buffer;
-  const parents = checkParents(meta.parents);
-  if (!fitsQuota(identity, media.length)) throw quotaError();
-  const file = newFile(identity, meta, parents, { size: media.length, md5: createHash("md5").update(media).digest("hex") });
+  const { parents, driveId } = checkParents(meta.parents, identity, url);
+  checkStorage(identity, driveId, media.length);
+  const file = newFile(
+    identity,
+    meta,
+    parents,
+    { size: media.length, md5: createHash("md5").update(media).digest("hex") },
+    driveId,
+  );
   await writeFile(join(blobDir, file.id), media);
   record({ op: "file", value: file });
   sendJson(res, 200, renderFile(file, url.searchParams.get("fields")));
@@ -564,7 +701,9 @@ async function multipartUpload(req: IncomingMessage, res: ServerResponse, url: U
 
 async function startSession(req: IncomingMessage, res: ServerResponse, url: URL, identity: Identity): Promise<void> {
   const meta = await readJson(req);
-  const parents = checkParents(meta.parents);
+  const { parents, driveId } = checkParents(meta.parents, identity, url);
+  // A service account outside a shared drive is refused when the session starts (it has no quota at all).
+  checkStorage(identity, driveId, 0);
   const id = newId(18);
   const fields = url.searchParams.get("fields") ?? undefined;
   record({
@@ -582,6 +721,7 @@ async function startSession(req: IncomingMessage, res: ServerResponse, url: URL,
         ...(meta.appProperties ? { appProperties: meta.appProperties as Record<string, string> } : {}),
       },
       ...(fields ? { fields } : {}),
+      ...(driveId ? { driveId } : {}),
     },
   });
   await writeFile(join(sessionDir, id), "");
@@ -603,7 +743,7 @@ async function finishSession(session: Session, res: ServerResponse): Promise<voi
   const owner = identities.get(session.owner) as Identity;
   const path = join(sessionDir, session.id);
   const size = await sessionSize(session.id);
-  const file = newFile(owner, session.metadata, session.metadata.parents, { size, md5: await md5Of(path) });
+  const file = newFile(owner, session.metadata, session.metadata.parents, { size, md5: await md5Of(path) }, session.driveId);
   await rename(path, join(blobDir, file.id));
   record({ op: "file", value: file });
   record({ op: "sessionEnd", id: session.id });
@@ -635,7 +775,7 @@ async function putChunk(req: IncomingMessage, res: ServerResponse, session: Sess
     );
   }
   const owner = identities.get(session.owner) as Identity;
-  if (!fitsQuota(owner, last + 1)) {
+  if (!session.driveId && !fitsQuota(owner, last + 1)) {
     req.resume();
     await rm(join(sessionDir, session.id), { force: true });
     record({ op: "sessionEnd", id: session.id });
@@ -703,15 +843,16 @@ function deleteTree(id: string): void {
   void rm(join(blobDir, id), { force: true });
 }
 
-async function handleFile(req: IncomingMessage, res: ServerResponse, url: URL, id: string): Promise<void> {
+async function handleFile(req: IncomingMessage, res: ServerResponse, url: URL, id: string, identity: Identity): Promise<void> {
   const file = files.get(id);
-  if (!file) {
+  if (!file || !canSee(identity, file, url)) {
     req.resume();
     throw notFound(id);
   }
   const fields = url.searchParams.get("fields");
+  const role = roleIn(identity, file);
   if (req.method === "GET") {
-    if (url.searchParams.get("alt") !== "media") return sendJson(res, 200, renderFile(file, fields));
+    if (url.searchParams.get("alt") !== "media") return sendJson(res, 200, renderFile(file, fields, identity));
     if (file.mimeType === FOLDER_MIME) {
       throw new ApiError(
         403,
@@ -727,7 +868,12 @@ async function handleFile(req: IncomingMessage, res: ServerResponse, url: URL, i
     const body = await readJson(req);
     const add = url.searchParams.get("addParents")?.split(",").filter(Boolean) ?? [];
     const remove = url.searchParams.get("removeParents")?.split(",").filter(Boolean) ?? [];
-    checkParents(add);
+    // Shared drives: Contributors (writer) edit and rename; trashing and moving need Content manager.
+    if (file.driveId) {
+      const trashing = typeof body.trashed === "boolean" || add.length > 0 || remove.length > 0;
+      if (!atLeast(role, trashing ? "fileOrganizer" : "writer")) throw insufficient(id);
+    }
+    checkParents(add, identity, url);
     const updated: DriveFile = {
       ...file,
       ...(typeof body.name === "string" ? { name: body.name } : {}),
@@ -736,10 +882,13 @@ async function handleFile(req: IncomingMessage, res: ServerResponse, url: URL, i
       modifiedTime: new Date().toISOString(),
     };
     record({ op: "file", value: updated });
-    return sendJson(res, 200, renderFile(updated, fields));
+    return sendJson(res, 200, renderFile(updated, fields, identity));
   }
   if (req.method === "DELETE") {
     req.resume();
+    // "If the file belongs to a shared drive, the user must be an organizer on the parent folder."
+    if (file.driveId && !atLeast(role, "organizer")) throw insufficient(id);
+    if (file.driveId && file.id === file.driveId) throw insufficient(id); // a drive's root is not a file
     deleteTree(id);
     res.writeHead(204);
     res.end();
@@ -750,12 +899,20 @@ async function handleFile(req: IncomingMessage, res: ServerResponse, url: URL, i
 
 async function createMetadataOnly(req: IncomingMessage, res: ServerResponse, url: URL, identity: Identity): Promise<void> {
   const meta = await readJson(req);
-  const parents = checkParents(meta.parents);
+  const { parents, driveId } = checkParents(meta.parents, identity, url);
   const isFolder = meta.mimeType === FOLDER_MIME;
-  const file = newFile(identity, meta, parents, isFolder ? undefined : { size: 0, md5: createHash("md5").digest("hex") });
+  // Folders hold no bytes: a service account may create them anywhere it may write.
+  if (!isFolder) checkStorage(identity, driveId, 0);
+  const file = newFile(
+    identity,
+    meta,
+    parents,
+    isFolder ? undefined : { size: 0, md5: createHash("md5").digest("hex") },
+    driveId,
+  );
   if (!isFolder) await writeFile(join(blobDir, file.id), "");
   record({ op: "file", value: file });
-  sendJson(res, 200, renderFile(file, url.searchParams.get("fields")));
+  sendJson(res, 200, renderFile(file, url.searchParams.get("fields"), identity));
 }
 
 function about(url: URL, res: ServerResponse, identity: Identity): void {
@@ -767,6 +924,8 @@ function about(url: URL, res: ServerResponse, identity: Identity): void {
     });
   }
   const usage = String(usageOf(identity.id));
+  // Service accounts have no storage of their own (see the module comment).
+  const limit = identity.kind === "service_account" ? 0 : identity.quotaBytes;
   sendJson(
     res,
     200,
@@ -775,7 +934,7 @@ function about(url: URL, res: ServerResponse, identity: Identity): void {
         kind: "drive#about",
         user: { kind: "drive#user", displayName: identity.email, emailAddress: identity.email, me: true },
         storageQuota: {
-          ...(identity.quotaBytes === null ? {} : { limit: String(identity.quotaBytes) }),
+          ...(limit === null ? {} : { limit: String(limit) }),
           usage,
           usageInDrive: usage,
           usageInDriveTrash: "0",
@@ -784,6 +943,40 @@ function about(url: URL, res: ServerResponse, identity: Identity): void {
       parseFields(fields),
     ),
   );
+}
+
+/** drives.list and drives.get: only drives the identity is a member of; others are "not found". */
+function handleDrives(url: URL, res: ServerResponse, identity: Identity, driveId: string | undefined): void {
+  const render = (d: SharedDrive) => {
+    const role = d.members[identity.email];
+    return {
+      kind: "drive#drive",
+      id: d.id,
+      name: d.name,
+      createdTime: d.createdTime,
+      capabilities: {
+        canAddChildren: atLeast(role, "writer"),
+        canTrashChildren: atLeast(role, "fileOrganizer"),
+        canDeleteChildren: atLeast(role, "organizer"),
+        canManageMembers: atLeast(role, "organizer"),
+      },
+    };
+  };
+  const fields = url.searchParams.get("fields");
+  if (driveId !== undefined) {
+    const drive = drives.get(driveId);
+    if (!drive?.members[identity.email]) {
+      throw new ApiError(404, "notFound", `Shared drive not found: ${driveId}`, "global", {
+        locationType: "parameter",
+        location: "driveId",
+      });
+    }
+    sendJson(res, 200, pick(render(drive), fields ? parseFields(fields) : parseFields("kind,id,name")));
+    return;
+  }
+  const mine = [...drives.values()].filter((d) => d.members[identity.email]).map(render);
+  const body = { kind: "drive#driveList", drives: mine };
+  sendJson(res, 200, pick(body, fields ? parseFields(fields) : parseFields("kind,nextPageToken,drives(kind,id,name)")));
 }
 
 // ---- test controls -------------------------------------------------------------------------------
@@ -807,23 +1000,51 @@ async function control(req: IncomingMessage, res: ServerResponse, path: string):
       ...(typeof body.clientId === "string" ? { clientId: body.clientId } : {}),
       ...(typeof body.clientSecret === "string" ? { clientSecret: body.clientSecret } : {}),
       ...(typeof body.refreshToken === "string" ? { refreshToken: body.refreshToken } : {}),
-      quotaBytes: typeof body.quotaBytes === "number" ? body.quotaBytes : null,
+      quotaBytes: body.kind === "user" ? (typeof body.quotaBytes === "number" ? body.quotaBytes : null) : 0,
+      ...(body.domainWideDelegation === true ? { domainWideDelegation: true } : {}),
     };
     record({ op: "identity", value: identity });
     return sendJson(res, 200, { id: identity.id });
   }
+  if (path === "/__emulator/drives") {
+    const now = new Date().toISOString();
+    const members: Record<string, Role> = {};
+    for (const m of Array.isArray(body.members) ? (body.members as Array<{ email: string; role: Role }>) : []) {
+      members[m.email] = m.role;
+    }
+    const drive: SharedDrive = { id: `0A${newId(12)}`, name: String(body.name ?? "Shared drive"), members, createdTime: now };
+    record({ op: "drive", value: drive });
+    // The drive's root folder has the drive's id (Drive: "the ID of the shared drive's top-level folder").
+    record({
+      op: "file",
+      value: {
+        id: drive.id,
+        name: drive.name,
+        mimeType: FOLDER_MIME,
+        parents: [],
+        createdTime: now,
+        modifiedTime: now,
+        trashed: false,
+        owner: "shared-drive",
+        driveId: drive.id,
+      },
+    });
+    return sendJson(res, 200, { id: drive.id });
+  }
   if (path === "/__emulator/folders") {
     const owner = [...identities.values()][0]?.id ?? "nobody";
     const now = new Date().toISOString();
+    const parent = typeof body.parent === "string" ? files.get(body.parent) : undefined;
     const folder: DriveFile = {
       id: newId(),
       name: String(body.name ?? "Folder"),
       mimeType: FOLDER_MIME,
-      parents: [],
+      parents: parent ? [parent.id] : [],
       createdTime: now,
       modifiedTime: now,
       trashed: false,
       owner,
+      ...(parent?.driveId ? { driveId: parent.driveId } : {}),
     };
     record({ op: "file", value: folder });
     return sendJson(res, 200, { id: folder.id });
@@ -873,6 +1094,8 @@ function routeName(method: string, url: URL): string {
   const p = url.pathname;
   if (p === "/token") return "token";
   if (p === "/drive/v3/about") return "about.get";
+  if (p === "/drive/v3/drives") return "drives.list";
+  if (p.startsWith("/drive/v3/drives/")) return "drives.get";
   if (p === "/drive/v3/files") return method === "GET" ? "files.list" : "files.create";
   if (p.startsWith("/drive/v3/files/")) {
     if (method === "GET") return url.searchParams.get("alt") === "media" ? "files.media" : "files.get";
@@ -898,8 +1121,7 @@ async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
   const fault = takeFault(method, url);
   // A fault with status 200 on files.list: a normal answer, but an incomplete one.
   if (fault?.status === 200 && name === "files.list") {
-    authenticate(req);
-    return listFiles(url, res, true);
+    return listFiles(url, res, authenticate(req), true);
   }
   if (fault) {
     req.resume();
@@ -914,10 +1136,13 @@ async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (path === "/upload/drive/v3/files" && url.searchParams.has("upload_id")) return handleSession(req, res, url);
   const identity = authenticate(req);
   if (path === "/drive/v3/about" && method === "GET") return about(url, res, identity);
-  if (path === "/drive/v3/files" && method === "GET") return listFiles(url, res);
+  if (path === "/drive/v3/files" && method === "GET") return listFiles(url, res, identity);
+  if (path === "/drive/v3/drives" && method === "GET") return handleDrives(url, res, identity, undefined);
+  const driveMatch = /^\/drive\/v3\/drives\/([^/]+)$/.exec(path);
+  if (driveMatch && method === "GET") return handleDrives(url, res, identity, decodeURIComponent(driveMatch[1] as string));
   if (path === "/drive/v3/files" && method === "POST") return createMetadataOnly(req, res, url, identity);
   const fileMatch = /^\/drive\/v3\/files\/([^/]+)$/.exec(path);
-  if (fileMatch) return handleFile(req, res, url, decodeURIComponent(fileMatch[1] as string));
+  if (fileMatch) return handleFile(req, res, url, decodeURIComponent(fileMatch[1] as string), identity);
   if (path === "/upload/drive/v3/files" && method === "POST") {
     const type = url.searchParams.get("uploadType");
     if (type === "resumable") return startSession(req, res, url, identity);

@@ -1,8 +1,8 @@
 /**
  * @module test/servers/drive-emulator
  * Starts the Google Drive v3 emulator (`drive-emulator-child.ts`) in a child process on a free port
- * with a temp state folder, drives its test controls (identities, root folders, injected faults,
- * request counts), and can SIGKILL and restart it on the same port and folder.
+ * with a temp state folder, drives its test controls (identities, shared drives and their members,
+ * folders, injected faults, request counts), and can SIGKILL and restart it on the same port and folder.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
@@ -40,6 +40,9 @@ export interface InjectedFault {
   retryAfter?: number;
 }
 
+/** Shared drive member roles, as the Drive API names them (UI: Viewer, Commenter, Contributor, Content manager, Manager). */
+export type DriveRole = "reader" | "commenter" | "writer" | "fileOrganizer" | "organizer";
+
 export interface DriveEmulator {
   /** `http://127.0.0.1:<port>/`: the `rootUrl` to configure. */
   readonly rootUrl: string;
@@ -47,12 +50,19 @@ export interface DriveEmulator {
   readonly tokenUrl: string;
   readonly port: number;
   readonly directory: string;
-  /** Registers a new service account (with a fresh RSA key pair) and returns its key JSON. */
-  serviceAccount(options?: { quotaBytes?: number | null; email?: string }): Promise<ServiceAccountKey>;
+  /**
+   * Registers a new service account (with a fresh RSA key pair) and returns its key JSON. It has no storage
+   * quota (uploads only work in shared drives); `domainWideDelegation` lets it impersonate workspace users.
+   */
+  serviceAccount(options?: { email?: string; domainWideDelegation?: boolean }): Promise<ServiceAccountKey>;
+  /** Registers a Google Workspace user (no credentials of its own: reached through domain-wide delegation). */
+  workspaceUser(options: { email: string; quotaBytes?: number | null }): Promise<void>;
+  /** Creates a shared drive with these members; returns its id (also the id of its top-level folder). */
+  sharedDrive(name: string, members: Array<{ email: string; role: DriveRole }>): Promise<string>;
   /** Registers an OAuth client + refresh token for a user. */
   oauthUser(options?: { quotaBytes?: number | null }): Promise<{ clientId: string; clientSecret: string; refreshToken: string }>;
-  /** Creates a top-level folder and returns its id. */
-  folder(name: string): Promise<string>;
+  /** Creates a folder (top-level in My Drive, or in `parent`, e.g. a shared drive's id) and returns its id. */
+  folder(name: string, parent?: string): Promise<string>;
   fault(fault: InjectedFault): Promise<void>;
   /** Requests served so far, by `"<route> <status>"` (e.g. `"upload.chunk 308"`). */
   stats(): Promise<Record<string, number>>;
@@ -143,7 +153,7 @@ export async function startDriveEmulator(): Promise<DriveEmulator> {
         kind: "service_account",
         email,
         publicKeyPem: publicKey.export({ type: "spki", format: "pem" }).toString(),
-        quotaBytes: options.quotaBytes ?? null,
+        domainWideDelegation: options.domainWideDelegation ?? false,
       });
       return {
         type: "service_account",
@@ -167,8 +177,14 @@ export async function startDriveEmulator(): Promise<DriveEmulator> {
       });
       return user;
     },
-    async folder(name) {
-      return String((await control("folders", { name })).id);
+    async workspaceUser(options) {
+      await control("identities", { kind: "user", email: options.email, quotaBytes: options.quotaBytes ?? null });
+    },
+    async sharedDrive(name, members) {
+      return String((await control("drives", { name, members })).id);
+    },
+    async folder(name, parent) {
+      return String((await control("folders", { name, ...(parent ? { parent } : {}) })).id);
     },
     async fault(fault) {
       await control("faults", fault);

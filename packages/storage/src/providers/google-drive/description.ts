@@ -50,12 +50,13 @@ export const googleDriveDescription: ProviderDescription<GoogleDriveConfig> = {
   type: "google_drive",
   configSchema: googleDriveConfigSchema,
   displayName: googleDriveDisplayName,
-  capabilities: () => ({
+  capabilities: (c) => ({
     // Drive has no rename-over: for an instant two complete files share the name (readers pick the
     // newest); readers never see partial data, but the replace is two steps.
     atomicReplace: false,
     unknownLengthUpload: true,
-    reportsFreeSpace: true,
+    // A service account without impersonation writes to shared drives only, whose free space Drive does not report.
+    reportsFreeSpace: !(c?.serviceAccountKey && !c.subject),
     hierarchical: true,
   }),
   secrets: (c) => [c.serviceAccountKey?.private_key, c.oauth?.clientSecret, c.oauth?.refreshToken],

@@ -108,7 +108,7 @@ export function toStorageError(error: unknown, ctx: ErrorContext): StorageError 
   if (status === 403) {
     return fail(
       "AUTH",
-      `permission denied (HTTP 403${reason ? `, ${reason}` : ""})${quoted}; share the folder with ${ctx.serviceAccountEmail ?? "the account"} as an editor`,
+      `permission denied (HTTP 403${reason ? `, ${reason}` : ""})${quoted}; in a shared drive, make ${ctx.serviceAccountEmail ?? "the account"} a Content manager or Manager of the drive; in a personal Drive, share the folder with it as an editor`,
     );
   }
   if (status === 404) return fail("NOT_FOUND", `not found${quoted}`);

@@ -1,6 +1,13 @@
 /**
  * @module providers/google-drive/provider
- * Google Drive (v3) under one folder (`folderId`, in a shared drive or shared with the identity).
+ * Google Drive (v3) under one folder (`folderId`): in a shared drive the identity is a member of, or in
+ * the Drive of the OAuth user or of the Workspace user a service account impersonates. A service account
+ * on its own has no storage ("Service Accounts do not have storage quota. Leverage shared drives…"), so
+ * `validateConnection` refuses a folder outside a shared drive for it, before the first backup fails.
+ * In a shared drive the member's role decides what works (files.delete: "If the file belongs to a shared
+ * drive, the user must be an organizer on the parent folder"): a Manager (organizer) deletes for good, a
+ * Content manager (fileOrganizer) can only move files to the drive's trash (Drive empties it after 30 days),
+ * a Contributor (writer) can neither; the check reports the role and warns about the last two.
  * Keys map to a folder hierarchy: `a/b/c.bin` is file `c.bin` in sub-folder `b` of sub-folder `a`;
  * sub-folders are created on demand and their ids cached. Uploads use the resumable protocol under a
  * temporary name (`.stowage-partial-…`, skipped by listings); Drive only creates the file when the
@@ -9,7 +16,14 @@
  */
 import { Readable } from "node:stream";
 import { type drive_v3, drive as driveClient } from "@googleapis/drive";
-import type { DownloadOptions, StorageObjectInfo, UploadOptions, UploadResult, UploadSource } from "../../contract.ts";
+import type {
+  ConnectionNotes,
+  DownloadOptions,
+  StorageObjectInfo,
+  UploadOptions,
+  UploadResult,
+  UploadSource,
+} from "../../contract.ts";
 import { StorageError } from "../../errors.ts";
 import { DestinationLayer } from "../../layer/destination-layer.ts";
 import type { DriverContext, StorageDriver } from "../../layer/provider.ts";
@@ -19,7 +33,7 @@ import { meterSource, openSource } from "../../stream/meter.ts";
 import { createDriveAuth, type DriveAuth } from "./auth.ts";
 import type { GoogleDriveConfig } from "./config.ts";
 import { googleDriveDescription } from "./description.ts";
-import { driveStatus, isRetryable, retryAfterMs, toStorageError } from "./drive-errors.ts";
+import { driveReason, driveStatus, isRetryable, retryAfterMs, toStorageError } from "./drive-errors.ts";
 import { uploadResumable } from "./resumable-upload.ts";
 
 export const FOLDER_MIME = "application/vnd.google-apps.folder";
@@ -35,6 +49,21 @@ export function driveQuote(value: string): string {
 
 type MethodOptions = { rootUrl: string; timeout: number; retry: false; signal?: AbortSignal };
 
+/** What the identity may do in the root folder's shared drive (Drive's `capabilities` of the folder). */
+interface SharedDriveAccess {
+  readonly canAdd: boolean;
+  readonly canTrash: boolean;
+  readonly canDelete: boolean;
+}
+
+/** The shared drive role these capabilities mean, in the words of Drive's sharing dialog and API. */
+function roleOf(access: SharedDriveAccess): string {
+  if (access.canDelete) return "Manager (organizer)";
+  if (access.canTrash) return "Content manager (fileOrganizer)";
+  if (access.canAdd) return "Contributor (writer)";
+  return "Commenter or Viewer";
+}
+
 export class GoogleDriveDriver implements StorageDriver {
   private readonly auth: DriveAuth;
   private readonly drive: drive_v3.Drive;
@@ -43,6 +72,8 @@ export class GoogleDriveDriver implements StorageDriver {
   private rootVerified = false;
   /** The shared drive that holds the folder (from verifyRoot), undefined for My Drive. */
   private driveId: string | undefined;
+  /** In a shared drive: what the identity may do there (from verifyRoot). */
+  private access: SharedDriveAccess | undefined;
   private readonly cfg: GoogleDriveConfig;
 
   constructor(
@@ -114,7 +145,14 @@ export class GoogleDriveDriver implements StorageDriver {
     let folder: drive_v3.Schema$File;
     try {
       folder = await this.call("root folder", (o) =>
-        this.drive.files.get({ fileId: folderId, fields: "id,name,mimeType,trashed,driveId", ...this.common }, o),
+        this.drive.files.get(
+          {
+            fileId: folderId,
+            fields: "id,name,mimeType,trashed,driveId,capabilities(canAddChildren,canTrashChildren,canDeleteChildren)",
+            ...this.common,
+          },
+          o,
+        ),
       );
     } catch (error) {
       if (StorageError.is(error, "NOT_FOUND")) {
@@ -135,6 +173,13 @@ export class GoogleDriveDriver implements StorageDriver {
       );
     }
     this.driveId = folder.driveId ?? undefined;
+    this.access = this.driveId
+      ? {
+          canAdd: folder.capabilities?.canAddChildren === true,
+          canTrash: folder.capabilities?.canTrashChildren === true,
+          canDelete: folder.capabilities?.canDeleteChildren === true,
+        }
+      : undefined;
     this.rootVerified = true;
   }
 
@@ -238,11 +283,38 @@ export class GoogleDriveDriver implements StorageDriver {
     return files.sort((a, b) => (b.createdTime ?? "").localeCompare(a.createdTime ?? ""));
   }
 
+  /** Who acts in Drive: the impersonated user, the service account, or the OAuth user. */
+  private get actor(): string {
+    return this.cfg.subject ?? this.auth.serviceAccountEmail ?? "the OAuth account";
+  }
+
+  /**
+   * Deletes a file for good, or, for a Content manager of the shared drive (who may not delete), moves it
+   * to the drive's trash, which Drive empties after 30 days. A missing file is not an error.
+   */
   private async deleteFile(id: string, what: string): Promise<void> {
+    const options: MethodOptions = { rootUrl: this.cfg.rootUrl, timeout: API_TIMEOUT_MS, retry: false };
+    const trashOnly = this.access !== undefined && !this.access.canDelete && this.access.canTrash;
     try {
-      await this.call(what, (o) => this.drive.files.delete({ fileId: id, ...this.common }, o));
+      await this.retrying(
+        async (): Promise<unknown> =>
+          trashOnly
+            ? this.drive.files.update(
+                { fileId: id, requestBody: { trashed: true }, fields: "id", supportsAllDrives: true },
+                options,
+              )
+            : this.drive.files.delete({ fileId: id, ...this.common }, options),
+      );
     } catch (error) {
-      if (!StorageError.is(error, "NOT_FOUND")) throw error;
+      if (driveStatus(error) === 404) return;
+      if (this.access && driveStatus(error) === 403 && driveReason(error) === "insufficientFilePermissions") {
+        throw new StorageError(
+          "AUTH",
+          this.name,
+          `${what}: deleting files in a shared drive needs the Manager role (organizer), and ${this.actor} is a ${roleOf(this.access)} there; make it a Manager in the shared drive's "Manage members" (a Content manager can only move files to the trash)`,
+        );
+      }
+      throw this.toError(error, what);
     }
   }
 
@@ -366,11 +438,46 @@ export class GoogleDriveDriver implements StorageDriver {
     return [...found.values()].map((f) => f.info);
   }
 
-  async checkConnection(): Promise<void> {
+  async checkConnection(): Promise<ConnectionNotes | undefined> {
     await this.verifyRoot(true);
+    const folderId = this.cfg.folderId;
+    const serviceAccount = this.auth.serviceAccountEmail;
+    if (!this.driveId || !this.access) {
+      if (serviceAccount && !this.cfg.subject) {
+        throw new StorageError(
+          "INVALID_CONFIG",
+          this.name,
+          `the folder ${folderId} is not in a shared drive, and service accounts have no Drive storage of their own (Google: "Service Accounts do not have storage quota"), so the first upload would fail with storageQuotaExceeded even though the folder is shared with ${serviceAccount}. Use a folder in a shared drive with ${serviceAccount} as a member (Content manager to upload, Manager to also delete old backups), or set GOOGLE_DRIVE_IMPERSONATE (config subject) to a Google Workspace user the service account may impersonate (domain-wide delegation), or use an OAuth client with a refresh token`,
+        );
+      }
+      return undefined;
+    }
+    const driveId = this.driveId;
+    const drive = await this.call("shared drive", (o) => this.drive.drives.get({ driveId, fields: "id,name" }, o)).catch(
+      () => undefined,
+    );
+    const role = roleOf(this.access);
+    const details = [
+      `the folder is in the shared drive ${drive?.name ? `"${drive.name}" ` : ""}(${driveId}), where ${this.actor} is a ${role}`,
+    ];
+    if (!this.access.canAdd) {
+      throw new StorageError(
+        "AUTH",
+        this.name,
+        `${this.actor} is a ${role} of the shared drive ${drive?.name ? `"${drive.name}" ` : ""}(${driveId}) and cannot add files; make it a Manager (organizer) in the shared drive's "Manage members" (or a Content manager, which can upload but only trash old backups)`,
+      );
+    }
+    if (this.access.canDelete) return { details };
+    const warning = this.access.canTrash
+      ? `${this.actor} is a Content manager of the shared drive, which may not delete files for good: prune and replaced files move to the shared drive's trash, where Drive keeps them 30 days (still using storage); make it a Manager (organizer) to delete them at once`
+      : `${this.actor} is a Contributor of the shared drive, which may neither delete nor trash files: prune and replacing an existing file will fail; make it a Manager (organizer) in the shared drive's "Manage members"`;
+    return { details, warnings: [warning] };
   }
 
   async getAvailableSpace(): Promise<number | null> {
+    // A service account's own quota is zero and meaningless: its files live in shared drives, whose storage
+    // is the organisation's pool, which the Drive API does not report per drive.
+    if (this.auth.serviceAccountEmail && !this.cfg.subject) return null;
     const about = await this.call("free space", (o) => this.drive.about.get({ fields: "storageQuota" }, o));
     const limit = about.storageQuota?.limit;
     if (limit === undefined || limit === null || limit === "") return null;
