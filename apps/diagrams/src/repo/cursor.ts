@@ -43,22 +43,18 @@ function isTimestampText(text: string): boolean {
   // (a valid PostgreSQL timestamp) would be refused as a bad calendar day.
   const date = new Date(0);
   date.setUTCFullYear(year, month - 1, day);
+  // A month or day out of range rolls over into another date (2026-02-30 → 2026-03-02). One
+  // comparison of the whole date: separate year, month and day checks each duplicate the other two.
   return (
-    year >= 1 &&
-    date.getUTCFullYear() === year &&
-    date.getUTCMonth() === month - 1 &&
-    date.getUTCDate() === day &&
-    hour <= 23 &&
-    minute <= 59 &&
-    second <= 59 &&
-    offset <= 15
+    year >= 1 && date.toISOString().startsWith(text.slice(0, 10)) && hour <= 23 && minute <= 59 && second <= 59 && offset <= 15
   );
 }
 
 const KeySchema = z.tuple([z.string().min(1).max(64).refine(isTimestampText), z.uuid()]);
 
 export function encodeCursor(key: CursorKey): string {
-  return Buffer.from(JSON.stringify([key.updatedAt, key.id]), "utf8").toString("base64url");
+  // Buffer.from(string) is UTF-8.
+  return Buffer.from(JSON.stringify([key.updatedAt, key.id])).toString("base64url");
 }
 
 export function decodeCursor(cursor: string): CursorKey {
