@@ -25,6 +25,8 @@ declare module "autocannon" {
     headers?: Record<string, string>;
     requests?: Request[];
     initialContext?: Record<string, unknown>;
+    /** Seconds before a request counts as timed out (default 10). */
+    timeout?: number;
   }
   interface Result {
     latency: Histogram;
