@@ -18,7 +18,7 @@ import { useEffect } from "react";
 import { Navigate, Route, Routes, useLocation, useNavigate } from "react-router-dom";
 import { Layout } from "./components/layout.tsx";
 import { setUnauthorizedHandler } from "./lib/api.ts";
-import { useSession } from "./lib/session.ts";
+import { useSession, wasSignedOutOnPurpose } from "./lib/session.ts";
 import { SignInPage, SignUpPage } from "./pages/auth.tsx";
 import { HistoryPage } from "./pages/history.tsx";
 import { HomePage } from "./pages/home.tsx";
@@ -53,7 +53,16 @@ export function App() {
       <Routes>
         <Route path="/signin" element={<SignInPage />} />
         <Route path="/signup" element={<SignUpPage />} />
-        <Route path="*" element={<Navigate to="/signin" replace state={{ from: location.pathname + location.search }} />} />
+        <Route
+          path="*"
+          element={
+            <Navigate
+              to="/signin"
+              replace
+              state={wasSignedOutOnPurpose() ? null : { from: location.pathname + location.search }}
+            />
+          }
+        />
       </Routes>
     );
   }

@@ -59,51 +59,51 @@ export function DiagramCard({ diagram, canTrash }: { diagram: DiagramMeta; canTr
   return (
     <li className="group relative flex flex-col rounded-xl border bg-card text-card-foreground shadow-xs transition-shadow focus-within:ring-2 focus-within:ring-ring hover:shadow-md">
       <Thumbnail diagram={diagram} />
-      <div className="flex min-w-0 flex-1 items-start gap-1 p-3 pr-1.5">
-        <div className="flex min-w-0 flex-1 flex-col gap-1">
-          <h3 className="truncate font-medium" title={diagram.title}>
-            <Link to={`/d/${diagram.id}`} className="outline-none after:absolute after:inset-0 after:rounded-xl">
-              {diagram.title}
-            </Link>
-          </h3>
-          <p className="text-xs text-muted-foreground">
-            <time dateTime={diagram.updated_at} title={formatDateTime(diagram.updated_at)}>
-              {timeAgo(diagram.updated_at)}
+      <div className="grid min-w-0 flex-1 content-start gap-0.5 p-3 pb-2">
+        <h3 className="truncate font-medium" title={diagram.title}>
+          <Link to={`/d/${diagram.id}`} className="outline-none after:absolute after:inset-0 after:rounded-xl">
+            {diagram.title}
+          </Link>
+        </h3>
+        <div className="flex items-center justify-between gap-1">
+          <p className="truncate text-xs text-muted-foreground">
+            <time dateTime={diagram.updated_at} title={`Updated ${formatDateTime(diagram.updated_at)}`}>
+              {timeAgo(diagram.updated_at, Date.now(), "short")}
             </time>{" "}
             · v{diagram.version}
           </p>
-        </div>
-        <div className="relative z-10 -mt-1 flex shrink-0">
-          <Button
-            asChild
-            variant="ghost"
-            size="icon"
-            className="size-8"
-            aria-label={`History of ${diagram.title}`}
-            title="History"
-          >
-            <Link to={`/d/${diagram.id}/history`}>
-              <History aria-hidden />
-            </Link>
-          </Button>
-          {canTrash ? (
+          <div className="relative z-10 -mr-1.5 flex shrink-0">
             <Button
+              asChild
               variant="ghost"
               size="icon"
               className="size-8"
-              aria-label={`Move ${diagram.title} to the trash`}
-              title="Move to the trash"
-              pending={trash.isPending}
-              onClick={() =>
-                trash.mutate(diagram.id, {
-                  onSuccess: () => toast.success(`“${diagram.title}” moved to the trash`),
-                  onError: (e) => toast.error(messageOf(e)),
-                })
-              }
+              aria-label={`History of ${diagram.title}`}
+              title="History"
             >
-              {trash.isPending ? null : <Trash2 aria-hidden />}
+              <Link to={`/d/${diagram.id}/history`}>
+                <History aria-hidden />
+              </Link>
             </Button>
-          ) : null}
+            {canTrash ? (
+              <Button
+                variant="ghost"
+                size="icon"
+                className="size-8"
+                aria-label={`Move ${diagram.title} to the trash`}
+                title="Move to the trash"
+                pending={trash.isPending}
+                onClick={() =>
+                  trash.mutate(diagram.id, {
+                    onSuccess: () => toast.success(`“${diagram.title}” moved to the trash`),
+                    onError: (e) => toast.error(messageOf(e)),
+                  })
+                }
+              >
+                {trash.isPending ? null : <Trash2 aria-hidden />}
+              </Button>
+            ) : null}
+          </div>
         </div>
       </div>
     </li>

@@ -15,16 +15,18 @@ import { Button, cn } from "./ui.ts";
 interface NavItem {
   to: string;
   label: string;
+  /** The label in the compact navigation of phones. */
+  short: string;
   icon: LucideIcon;
 }
 
 const NAV: NavItem[] = [
-  { to: "/", label: "Home", icon: Home },
-  { to: "/trash", label: "Trash", icon: Trash2 },
-  { to: "/plan", label: "Plan and storage", icon: Gauge },
+  { to: "/", label: "Home", short: "Home", icon: Home },
+  { to: "/trash", label: "Trash", short: "Trash", icon: Trash2 },
+  { to: "/plan", label: "Plan and storage", short: "Plan", icon: Gauge },
 ];
 
-function NavLinks({ className }: { className?: string }) {
+function NavLinks({ className, compact = false }: { className?: string; compact?: boolean }) {
   return (
     <ul className={cn("flex items-center gap-1", className)}>
       {NAV.map((item) => (
@@ -40,7 +42,7 @@ function NavLinks({ className }: { className?: string }) {
             }
           >
             <item.icon className="size-4 shrink-0" aria-hidden />
-            {item.label}
+            {compact ? item.short : item.label}
           </NavLink>
         </li>
       ))}
@@ -107,7 +109,7 @@ function UserMenu() {
             className="flex cursor-default items-center gap-2 rounded-md px-2 py-1.5 text-sm outline-none data-[highlighted]:bg-accent"
             onSelect={() => {
               signOut();
-              navigate("/signin");
+              navigate("/signin", { replace: true });
             }}
           >
             <LogOut className="size-4" aria-hidden /> Sign out
@@ -137,7 +139,7 @@ export function Layout() {
           <UserMenu />
         </div>
         <nav aria-label="Main (compact)" className="overflow-x-auto border-t px-2 py-1 md:hidden">
-          <NavLinks />
+          <NavLinks compact />
         </nav>
       </header>
       <main id="main" className="flex min-w-0 flex-1 flex-col">

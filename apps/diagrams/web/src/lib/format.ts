@@ -13,7 +13,10 @@ export function formatBytes(bytes: number): string {
   return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
 }
 
-const relative = new Intl.RelativeTimeFormat("en", { numeric: "auto" });
+const relative = {
+  long: new Intl.RelativeTimeFormat("en", { numeric: "auto" }),
+  short: new Intl.RelativeTimeFormat("en", { numeric: "auto", style: "short" }),
+};
 const STEPS: [Intl.RelativeTimeFormatUnit, number][] = [
   ["second", 60],
   ["minute", 60],
@@ -23,10 +26,10 @@ const STEPS: [Intl.RelativeTimeFormatUnit, number][] = [
   ["year", Number.POSITIVE_INFINITY],
 ];
 
-export function timeAgo(iso: string, now = Date.now()): string {
+export function timeAgo(iso: string, now = Date.now(), style: "long" | "short" = "long"): string {
   let delta = (Date.parse(iso) - now) / 1000;
   for (const [unit, size] of STEPS) {
-    if (Math.abs(delta) < size) return relative.format(Math.round(delta), unit);
+    if (Math.abs(delta) < size) return relative[style].format(Math.round(delta), unit);
     delta /= size;
   }
   return iso;

@@ -91,7 +91,7 @@ export function usePastedToken() {
 export function useSignOut() {
   const queryClient = useQueryClient();
   return () => {
-    clearSession();
+    clearSession(true);
     queryClient.clear();
   };
 }

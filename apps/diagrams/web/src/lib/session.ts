@@ -45,14 +45,27 @@ export function currentToken(): string | null {
   return live(read())?.accessToken ?? null;
 }
 
+let signedOutOnPurpose = false;
+
 export function saveSession(session: Session): void {
+  signedOutOnPurpose = false;
   localStorage.setItem(KEY, JSON.stringify(session));
   notify();
 }
 
-export function clearSession(): void {
+/**
+ * Drops the session. `onPurpose`: the user signed out, so signing in again starts at Home (not on
+ * the page they left, which may belong to someone else's session); otherwise (expired token) the
+ * sign-in page brings them back where they were.
+ */
+export function clearSession(onPurpose = false): void {
+  signedOutOnPurpose = onPurpose;
   localStorage.removeItem(KEY);
   notify();
+}
+
+export function wasSignedOutOnPurpose(): boolean {
+  return signedOutOnPurpose;
 }
 
 /** `exp` of a JWT (seconds) as milliseconds; undefined when the token has none or is not a JWT. */
