@@ -16,6 +16,7 @@ import { backupRoutes } from "./routes/backups.ts";
 import { destinationRoutes } from "./routes/destinations.ts";
 import { downloadRoutes } from "./routes/download.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { pointInTimeRoutes } from "./routes/point-in-time.ts";
 import { projectRoutes } from "./routes/projects.ts";
 import { restoreRoutes } from "./routes/restores.ts";
 import { webRoutes } from "./web/static.ts";
@@ -83,6 +84,7 @@ export function createApp(services: Services, extraRoutes: readonly RouteModule[
   projectRoutes(app, services);
   backupRoutes(app, services);
   restoreRoutes(app, services);
+  pointInTimeRoutes(app, services);
   auditRoutes(app, services);
   downloadRoutes(app, services);
   for (const add of extraRoutes) add(app, services);

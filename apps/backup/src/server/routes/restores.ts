@@ -11,7 +11,7 @@ export const Restore = z
   .object({
     id: z.string(),
     backupId: z.string().nullable(),
-    source: z.enum(["backup", "upload"]),
+    source: z.enum(["backup", "upload", "point_in_time"]),
     targetDatabase: z.string(),
     clean: z.boolean(),
     status: z.enum(["pending", "restoring", "completed", "failed", "cancelled"]),

@@ -1,14 +1,26 @@
 /**
  * @module server/services/restores
  * Restores as jobs with the same events as backups: from a stored backup
- * (`POST /api/backups/:id/restore`) or from an uploaded browser-download `.tar` (`POST /api/restores`).
+ * (`POST /api/backups/:id/restore`), from an uploaded browser-download `.tar` (`POST /api/restores`),
+ * or from a point-in-time archive to a moment (`POST /api/point-in-time/restore`, the engine's
+ * `restoreToTime()`, as `stowage restore --to-time`).
  * The target URL (it may hold a password) lives only in memory for the job; the row keeps it without the password.
  */
 import { randomUUID } from "node:crypto";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
-import { type BackupLocation, type BackupManifest, locateBackup, parseDatabaseUrl, runRestore } from "@stowage/backup-core";
+import {
+  type BackupLocation,
+  type BackupManifest,
+  type DecryptionKeys,
+  locateBackup,
+  PitrError,
+  parseDatabaseUrl,
+  planRestoreToTime,
+  restoreToTime,
+  runRestore,
+} from "@stowage/backup-core";
 import { redact } from "@stowage/storage";
 import type { Actor } from "../audit.ts";
 import type { RestoreRecord } from "../db/store.ts";
@@ -23,10 +35,26 @@ export interface RestoreRequest {
   passphrase?: string | undefined;
 }
 
+/** `POST /api/point-in-time/restore`: an archive on a destination, restored to a moment. */
+export interface PointInTimeRestoreRequest extends RestoreRequest {
+  destinationId: string;
+  /** The archive name (`stowage stream --name`). */
+  name: string;
+  /** ISO 8601 with a time zone, or `latest`. */
+  toTime: string;
+}
+
+type Source = RestoreRecord["source"];
+/** What a restore job does; `progress` publishes and records how far it got. */
+type RestoreWork = (
+  signal: AbortSignal,
+  progress: (data: Record<string, unknown> & { bytesRestored?: number }) => void,
+) => Promise<Record<string, unknown> | undefined>;
+
 export interface RestoreView {
   id: string;
   backupId: string | null;
-  source: "backup" | "upload";
+  source: Source;
   targetDatabase: string;
   clean: boolean;
   status: RestoreRecord["status"];
@@ -81,12 +109,63 @@ export class RestoreService {
       { backupId, source: "backup", targetDatabase },
       request,
       actor,
-      { destination: dest, folder },
-      manifest,
+      fullRestore(request, { destination: dest, folder }, manifest),
       async () => {
         await dest.close().catch(() => {});
       },
     );
+  }
+
+  /**
+   * A point-in-time archive restored to a moment. The plan (which base, which segments, whether the
+   * time is inside a window) is made before the job starts, so a time outside every window or a
+   * missing key is a 422 that names the windows, not a failed job.
+   */
+  async toTime(request: PointInTimeRestoreRequest, actor: Actor): Promise<string> {
+    const targetDatabase = checkTarget(request.targetDatabaseUrl);
+    const dest = await this.deps.destinations.open(await this.deps.destinations.get(request.destinationId));
+    try {
+      const plan = await planRestoreToTime(dest, request.name, request.toTime).catch((error: unknown) => {
+        if (!PitrError.is(error)) throw error;
+        if (error.code === "NO_ARCHIVE") throw new ApiError("NOT_FOUND", error.message, "name");
+        throw new ApiError("INVALID_INPUT", `toTime: ${error.message}`, "toTime");
+      });
+      const encryption = plan.manifest.encryption;
+      if (encryption && !encryption.passphrase) {
+        throw new ApiError(
+          "INVALID_INPUT",
+          "the archive is encrypted to age recipients; the server holds no identity: run stowage restore --to-time --identity <file>",
+        );
+      }
+      if (encryption && !request.passphrase) {
+        throw new ApiError("INVALID_INPUT", "passphrase: the archive is encrypted; send its passphrase", "passphrase");
+      }
+      const keys: DecryptionKeys | undefined = request.passphrase ? { passphrase: request.passphrase } : undefined;
+      const work: RestoreWork = async (signal, progress) => {
+        const result = await restoreToTime({
+          destination: dest,
+          name: request.name,
+          toTime: request.toTime,
+          plan,
+          targetUrl: request.targetDatabaseUrl,
+          clean: request.clean,
+          ...(keys ? { keys } : {}),
+          signal,
+          onProgress: (p) =>
+            progress({
+              phase: p.phase === "base" ? `restoring base ${plan.window.base.marker.backupId}` : "replaying changes",
+              transactions: p.transactions,
+            }),
+        });
+        return { reached: result.reached, baseId: result.baseId, transactions: result.transactions };
+      };
+      return await this.submit({ backupId: null, source: "point_in_time", targetDatabase }, request, actor, work, () =>
+        dest.close(),
+      );
+    } catch (error) {
+      await dest.close().catch(() => {});
+      throw error;
+    }
   }
 
   async fromUpload(body: Readable, contentType: string, actor: Actor): Promise<string> {
@@ -108,8 +187,7 @@ export class RestoreService {
         { backupId: null, source: "upload", targetDatabase, id },
         request,
         actor,
-        locateBackup(folder),
-        upload.manifest,
+        fullRestore(request, locateBackup(folder), upload.manifest),
         () => rm(folder, { recursive: true, force: true }),
       );
     } catch (error) {
@@ -119,11 +197,10 @@ export class RestoreService {
   }
 
   private async submit(
-    base: { backupId: string | null; source: "backup" | "upload"; targetDatabase: string; id?: string },
+    base: { backupId: string | null; source: Source; targetDatabase: string; id?: string },
     request: RestoreRequest,
     actor: Actor,
-    location: BackupLocation,
-    manifest: BackupManifest | undefined,
+    work: RestoreWork,
     cleanup: () => Promise<void>,
   ): Promise<string> {
     const { store } = this.deps;
@@ -167,10 +244,11 @@ export class RestoreService {
       publish: (e: JobEvent) => void,
       status: RestoreRecord["status"],
       error: string | null,
+      outcome?: Record<string, unknown>,
     ): Promise<JobFinished> => {
       const clean = error ? redact(error, secrets) : null;
       await store.restores.update(id, { status, error: clean, finishedAt: new Date() });
-      publish({ type: "status", data: { id, status, error: clean } });
+      publish({ type: "status", data: { id, status, error: clean, ...outcome } });
       return { kind: "restore", id, status, error: clean };
     };
     this.deps.jobs.submit(
@@ -181,25 +259,14 @@ export class RestoreService {
           await store.restores.update(id, { status: "restoring", startedAt: new Date() });
           publish({ type: "status", data: { id, status: "restoring" } });
           let last = 0;
-          await runRestore({
-            source: location,
-            targetUrl: request.targetDatabaseUrl,
-            clean: request.clean,
-            ...(manifest ? { manifest } : {}),
-            ...(request.passphrase ? { keys: { passphrase: request.passphrase } } : {}),
-            signal,
-            onProgress: (p) => {
-              publish({
-                type: "progress",
-                data: { id, phase: "restoring", file: p.file, bytesRestored: p.totalStoredBytes, totalBytes: p.backupBytes },
-              });
-              if (Date.now() - last > 2000) {
-                last = Date.now();
-                void store.restores.update(id, { bytesRestored: p.totalStoredBytes }).catch(() => {});
-              }
-            },
+          const outcome = await work(signal, (data) => {
+            publish({ type: "progress", data: { id, ...data } });
+            if (data.bytesRestored !== undefined && Date.now() - last > 2000) {
+              last = Date.now();
+              void store.restores.update(id, { bytesRestored: data.bytesRestored }).catch(() => {});
+            }
           });
-          return await finish(publish, "completed", null);
+          return await finish(publish, "completed", null, outcome);
         } catch (error) {
           if (signal.aborted) return await finish(publish, "cancelled", null);
           return await finish(publish, "failed", (error as Error).message);
@@ -222,4 +289,21 @@ export class RestoreService {
       throw new ApiError("CONFLICT", `the restore is already ${row.status}`);
     if (!this.deps.jobs.cancel(id)) throw new ApiError("CONFLICT", "the restore is not running in this server");
   }
+}
+
+/** A whole backup restored (from a destination or an upload), with byte progress. */
+function fullRestore(request: RestoreRequest, location: BackupLocation, manifest: BackupManifest | undefined): RestoreWork {
+  return async (signal, progress) => {
+    await runRestore({
+      source: location,
+      targetUrl: request.targetDatabaseUrl,
+      clean: request.clean,
+      ...(manifest ? { manifest } : {}),
+      ...(request.passphrase ? { keys: { passphrase: request.passphrase } } : {}),
+      signal,
+      onProgress: (p) =>
+        progress({ phase: "restoring", file: p.file, bytesRestored: p.totalStoredBytes, totalBytes: p.backupBytes }),
+    });
+    return undefined;
+  };
 }

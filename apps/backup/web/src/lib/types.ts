@@ -171,4 +171,15 @@ export interface JobEvent {
   message?: string;
   downloadUrl?: string | null;
   done?: boolean;
+  /** Point-in-time restore: transactions replayed so far, and (when it completed) the commit it reached. */
+  transactions?: number;
+  reached?: { lsn: string; time: string };
+}
+
+/** A point-in-time archive (`stowage stream`) on a destination: GET /api/point-in-time. */
+export interface PointInTimeArchive {
+  destinationId: string;
+  destinationName: string;
+  name: string;
+  windows: Array<{ from: string; to: string; toLsn: string; baseId: string; gap: boolean }>;
 }

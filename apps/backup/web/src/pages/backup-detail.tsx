@@ -1,4 +1,4 @@
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { ArrowLeft, Download, RotateCcw, ShieldCheck, Trash2, TriangleAlert } from "lucide-react";
 import { type FormEvent, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router-dom";
@@ -6,31 +6,20 @@ import { toast } from "sonner";
 import { startDownload, useBackup } from "../components/backup-progress.tsx";
 import { ConfirmDialog } from "../components/confirm.tsx";
 import { ErrorState, PageHeader, Skeleton } from "../components/layout.tsx";
+import { RestoreProgress, TargetDatabaseField } from "../components/restore-progress.tsx";
 import { isRunning, StatusBadge } from "../components/status.tsx";
 import { Button } from "../components/ui/button.tsx";
 import { Card, CardContent, CardHeader, CardTitle } from "../components/ui/card.tsx";
 import { Checkbox } from "../components/ui/checkbox.tsx";
 import { Dialog, DialogContent, DialogDescription, DialogHeader, DialogTitle } from "../components/ui/dialog.tsx";
-import { Field, FormError } from "../components/ui/field.tsx";
-import { Input } from "../components/ui/input.tsx";
+import { FormError } from "../components/ui/field.tsx";
 import { Label } from "../components/ui/label.tsx";
 import { Table, TBody, Td, THead, Th, Tr } from "../components/ui/table.tsx";
 import { api, fieldError, formError, messageOf } from "../lib/api.ts";
-import { useJobEvents } from "../lib/events.ts";
 import { BACKUP_TYPE_LABELS, formatBytes, formatDateTime, formatDuration } from "../lib/format.ts";
 import { useIsAdmin } from "../lib/session.ts";
 import type { Backup, Manifest } from "../lib/types.ts";
 import { backupSize, destinationsText, VerifiedBadge } from "./backups.tsx";
-
-interface Restore {
-  id: string;
-  status: string;
-  error?: string | null;
-  bytesRestored?: number;
-  targetDatabase?: string;
-  startedAt?: string | null;
-  finishedAt?: string | null;
-}
 
 function parseManifest(m: Backup["manifest"] | string | undefined): Manifest | null {
   if (!m) return null;
@@ -42,35 +31,6 @@ function parseManifest(m: Backup["manifest"] | string | undefined): Manifest | n
     }
   }
   return m;
-}
-
-function RestoreProgress({ restoreId }: { restoreId: string }) {
-  const restore = useQuery({
-    queryKey: ["restore", restoreId],
-    queryFn: () => api.get<Restore>(`/api/restores/${restoreId}`),
-    refetchInterval: (q) => (q.state.data && !isRunning(q.state.data.status) ? false : 2000),
-  });
-  const running = !restore.data || isRunning(restore.data.status);
-  const events = useJobEvents(running ? `/api/restores/${restoreId}/events` : null);
-  const r = restore.data;
-  const status = r && !isRunning(r.status) ? r.status : (events.latest.status ?? r?.status ?? "pending");
-  return (
-    <div className="grid gap-2 rounded-lg border bg-muted/30 p-3 text-sm" aria-live="polite">
-      <p className="flex flex-wrap items-center gap-2">
-        Restore <StatusBadge status={status} />
-        {isRunning(status) && events.latest.phase ? <span className="text-muted-foreground">{events.latest.phase}</span> : null}
-      </p>
-      <p className="tabular-nums text-muted-foreground">
-        {formatBytes(events.latest.bytesRestored ?? r?.bytesRestored ?? 0)} restored
-        {r?.finishedAt ? ` in ${formatDuration(r.startedAt, r.finishedAt)}` : ""}
-      </p>
-      {status === "failed" && (r?.error ?? events.latest.error) ? (
-        <p role="alert" className="break-words text-destructive">
-          {r?.error ?? events.latest.error}
-        </p>
-      ) : null}
-    </div>
-  );
 }
 
 function RestoreDialog({ backup }: { backup: Backup }) {
@@ -114,24 +74,7 @@ function RestoreDialog({ backup }: { backup: Backup }) {
           </DialogDescription>
         </DialogHeader>
         <form onSubmit={submit} className="grid gap-4" noValidate>
-          <Field
-            label="Target database URL"
-            help="postgresql://user:password@host:5432/dbname. Not stored; use a new, empty database unless you mean to replace one."
-            error={fieldError(start.error, "targetDatabaseUrl")}
-          >
-            {(p) => (
-              <Input
-                {...p}
-                type="password"
-                autoComplete="off"
-                spellCheck={false}
-                required
-                value={target}
-                onChange={(e) => setTarget(e.target.value)}
-                placeholder="postgresql://postgres:…@localhost:5432/restored"
-              />
-            )}
-          </Field>
+          <TargetDatabaseField value={target} onChange={setTarget} error={fieldError(start.error, "targetDatabaseUrl")} />
           <div className="grid gap-2">
             <div className="flex items-center gap-2">
               <Checkbox id="restore-clean" checked={clean} onCheckedChange={(c) => setClean(c === true)} />

@@ -14,6 +14,7 @@ import { BACKUP_TYPE_SHORT, formatBytes, formatDateTime, formatDuration } from "
 import { itemsOf, useProjects } from "../lib/queries.ts";
 import { useIsAdmin } from "../lib/session.ts";
 import type { Backup } from "../lib/types.ts";
+import { PointInTimeSection } from "./point-in-time.tsx";
 
 const ALL = "all";
 const STATUSES = ["completed", "failed", "cancelled", "pending", "dumping", "uploading"];
@@ -212,6 +213,7 @@ export function BackupsPage() {
           ) : null}
         </>
       )}
+      <PointInTimeSection />
     </>
   );
 }

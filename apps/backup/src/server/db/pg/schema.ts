@@ -175,7 +175,8 @@ export const restores = pgTable(
   {
     id: text("id").primaryKey(),
     backupId: text("backup_id").references(() => backups.id, { onDelete: "set null" }),
-    source: text("source", { enum: ["backup", "upload"] }).notNull(),
+    /** point_in_time: `stowage stream`'s change archive restored to a moment (no backup row: backupId is null). */
+    source: text("source", { enum: ["backup", "upload", "point_in_time"] }).notNull(),
     /** Target URL without its password, for display. */
     targetDatabase: text("target_database").notNull(),
     clean: boolean("clean").notNull(),
