@@ -18,6 +18,7 @@ import { PitrError, restoreToTime } from "../../src/pitr/restore.ts";
 import { BackupReadError } from "../../src/read-errors.ts";
 import { contentHashes } from "../read-fixture.ts";
 import { dbOn, type LogicalServer, logicalServer } from "./logical-server.ts";
+import { ScratchDatabases } from "./scratch.ts";
 import { BIN, type StreamerProcess, startStreamer } from "./streamer-process.ts";
 
 const run = promisify(execFile);
@@ -48,18 +49,14 @@ insert into tag values ('a', '{1,2}', 'x'), ('b', null, E'quote '' and back\\\\s
 `;
 
 let server: LogicalServer;
+let scratch: ScratchDatabases;
 let work: string;
 let srcUrl: string;
 let client: pg.Client;
 const dest = (n: string) => `file://${join(work, n)}`;
 
-async function newDatabase(name: string): Promise<string> {
-  const admin = new pg.Client({ connectionString: server.url });
-  await admin.connect();
-  await admin.query(`create database "${name}"`);
-  await admin.end();
-  return dbOn(server.url, name);
-}
+/** A new database `<prefix>_<this run's suffix>` (the server outlives the run), dropped with its slots at the end. */
+const newDatabase = (prefix: string) => scratch.create(prefix);
 
 /** The source's clock right now, after everything before has committed: a moment to restore to. */
 async function moment(): Promise<{ time: string; hashes: Record<string, string> }> {
@@ -105,6 +102,7 @@ const moments: Array<{ time: string; hashes: Record<string, string> }> = [];
 
 beforeAll(async () => {
   server = await logicalServer();
+  scratch = new ScratchDatabases(server.url);
   work = await mkdtemp(join(tmpdir(), "stowage-pitr-"));
   srcUrl = await newDatabase("pitr_src");
   client = new pg.Client({ connectionString: srcUrl });
@@ -115,6 +113,7 @@ beforeAll(async () => {
 afterAll(async () => {
   streamer?.child.kill("SIGKILL");
   await client?.end().catch(() => {});
+  await scratch?.dropAll();
   await server?.stop();
   if (work) await rm(work, { recursive: true, force: true });
 });
@@ -199,7 +198,7 @@ describe("stowage stream + restore --to-time", () => {
     expect(await contentHashes(latest.url)).toEqual(moments[3]!.hashes);
     expect(latest.result.baseId).toBe(second.backupId);
     // Identity and serial sequences continue after the replayed rows.
-    const r3 = new pg.Client({ connectionString: dbOn(server.url, "pitr_r3") });
+    const r3 = new pg.Client({ connectionString: dbOn(server.url, scratch.name("pitr_r3")) });
     await r3.connect();
     try {
       await r3.query("insert into parent (name) values ('new')");
@@ -279,7 +278,7 @@ describe("stowage stream + restore --to-time", () => {
     const dropped = await run(process.execPath, [BIN, "stream", "--drop", "--db", srcUrl, "--name", NAME]);
     expect(dropped.stdout).toMatch(/dropped slot stowage_shop_\w+, publication stowage_shop/);
     const { rows } = await client.query(
-      "select (select count(*) from pg_replication_slots)::int as slots, (select count(*) from pg_publication)::int as pubs",
+      "select (select count(*) from pg_replication_slots where database = current_database())::int as slots, (select count(*) from pg_publication)::int as pubs",
     );
     expect(rows[0]).toEqual({ slots: 0, pubs: 0 });
   }, 240_000);
