@@ -203,6 +203,13 @@ export interface MetadataStore {
   close(): Promise<void>;
 }
 
+/** One page of `limit + 1` rows read newest first: the extra row only says that a next page exists. */
+export function page<T>(rows: T[], limit: number, key: (row: T) => { at: Date; id: string }): Page<T> {
+  const items = rows.slice(0, limit);
+  const last = items[items.length - 1];
+  return { items, nextCursor: rows.length > limit && last ? encodeCursor(key(last).at, key(last).id) : null };
+}
+
 /** Keyset cursor over (time, id), newest first. */
 export function encodeCursor(at: Date, id: string): string {
   return Buffer.from(`${at.getTime()}:${id}`, "utf8").toString("base64url");

@@ -11,7 +11,7 @@ import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
 import { migrate } from "drizzle-orm/node-postgres/migrator";
 import pg from "pg";
 import { pgSchedulerRepositories } from "../../schedules/pg-repository.ts";
-import { type AuditEventRecord, type BackupRecord, decodeCursor, encodeCursor, type MetadataStore, type Page } from "../store.ts";
+import { type AuditEventRecord, type BackupRecord, decodeCursor, type MetadataStore, page } from "../store.ts";
 import * as schema from "./schema.ts";
 
 const MIGRATIONS = fileURLToPath(new URL("../migrations/pg", import.meta.url));
@@ -48,12 +48,6 @@ export async function openPgStore(url: string): Promise<MetadataStore> {
   await client.query("select pg_advisory_unlock(hashtext('stowage_metadata_migrations'))").catch(() => {});
   client.release();
   return createStore(db, pool);
-}
-
-function page<T>(rows: T[], limit: number, key: (row: T) => { at: Date; id: string }): Page<T> {
-  const items = rows.slice(0, limit);
-  const last = items[items.length - 1];
-  return { items, nextCursor: rows.length > limit && last ? encodeCursor(key(last).at, key(last).id) : null };
 }
 
 function createStore(db: Db, pool: pg.Pool): MetadataStore {

@@ -13,7 +13,7 @@ import { type BetterSQLite3Database, drizzle } from "drizzle-orm/better-sqlite3"
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
 import { sqliteSchedulerRepositories } from "../../schedules/sqlite-repository.ts";
 import * as schema from "../schema.ts";
-import { type AuditEventRecord, type BackupRecord, decodeCursor, encodeCursor, type MetadataStore, type Page } from "../store.ts";
+import { type AuditEventRecord, type BackupRecord, decodeCursor, type MetadataStore, page } from "../store.ts";
 
 const MIGRATIONS = fileURLToPath(new URL("../migrations/sqlite", import.meta.url));
 
@@ -48,12 +48,6 @@ export function openSqliteStore(file: string): MetadataStore {
   const db: Db = drizzle(sqlite, { schema });
   migrate(db, { migrationsFolder: MIGRATIONS });
   return createStore(db, sqlite);
-}
-
-function page<T>(rows: T[], limit: number, key: (row: T) => { at: Date; id: string }): Page<T> {
-  const items = rows.slice(0, limit);
-  const last = items[items.length - 1];
-  return { items, nextCursor: rows.length > limit && last ? encodeCursor(key(last).at, key(last).id) : null };
 }
 
 function createStore(db: Db, sqlite: Database.Database): MetadataStore {
