@@ -28,18 +28,20 @@ export function destinationUrlForms(): string {
  */
 function displayable(input: string): string {
   if (!input.includes("@")) return input;
-  try {
-    const url = new URL(input);
+  const url = URL.canParse(input) ? new URL(input) : undefined;
+  // Only a URL with an authority (`scheme://…`) has a user-info part the parser finds. In scp's
+  // form `alice:hunter2@nas:/backups`, "alice:" parses as a scheme and the password as the path.
+  if (url?.href.startsWith(`${url.protocol}//`)) {
     url.password = "";
     return url.toString();
-  } catch {
-    const scheme = /^[a-z][a-z0-9+.-]*:/i.exec(input)?.[0];
-    return scheme ? `${scheme}//…` : "(destination URL)";
   }
+  const scheme = /^[a-z][a-z0-9+.-]*:/i.exec(input)?.[0];
+  return scheme ? `${scheme}//…` : "(destination URL)";
 }
 
+/** `input` is never empty here: parseDestinationUrl refuses a blank one first. */
 function invalid(input: string, message: string): StorageError {
-  return new StorageError("INVALID_CONFIG", displayable(input) || "(destination URL)", message);
+  return new StorageError("INVALID_CONFIG", displayable(input), message);
 }
 
 /** Parses a destination URL into `{ type, config }`, reading credentials from `env`. */
@@ -65,9 +67,10 @@ export function parseDestinationUrl(input: string, env: Env = process.env): Dest
   try {
     return { type: provider.type, config: provider.url.parse(url, env, input) };
   } catch (error) {
-    // Providers name the input as given; re-label with the displayable form.
-    if (error instanceof StorageError && error.destination === input) throw invalid(input, error.detail);
-    throw error;
+    // A URL a provider cannot read is the user's to fix, whatever threw: its own INVALID_CONFIG (which
+    // names the input as given) or a parser's error (decodeURIComponent's URIError on `%zz`). Both
+    // are labelled with the displayable form.
+    throw invalid(input, error instanceof StorageError ? error.detail : `cannot read this URL: ${(error as Error).message}`);
   }
 }
 
