@@ -6,6 +6,7 @@
  */
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
+import { availableParallelism } from "node:os";
 import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Worker } from "node:worker_threads";
@@ -118,7 +119,9 @@ describe("parallel gzip", { timeout: 180_000 }, () => {
   it("takes the thread count from the option, else STOWAGE_COMPRESS_THREADS, and refuses nonsense", async () => {
     expect(compressThreads(3, { STOWAGE_COMPRESS_THREADS: "1" })).toBe(3);
     expect(compressThreads(undefined, { STOWAGE_COMPRESS_THREADS: "1" })).toBe(1);
-    expect(compressThreads(undefined, {})).toBeGreaterThanOrEqual(1);
+    // Default: the available cores, at most 4 (memory: about 10–20 MB per thread).
+    expect(compressThreads(undefined, {})).toBe(Math.min(availableParallelism(), 4));
+    expect(compressThreads(8, {})).toBe(8);
     for (const bad of ["0", "-1", "two", "1.5", "65"]) {
       expect(() => compressThreads(undefined, { STOWAGE_COMPRESS_THREADS: bad })).toThrow(/STOWAGE_COMPRESS_THREADS/);
       expect(

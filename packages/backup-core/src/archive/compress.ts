@@ -1,7 +1,7 @@
 /**
  * @module archive/compress
  * Compression stages: gzip as independent members deflated on worker threads (parallel-gzip.ts,
- * as pigz; `STOWAGE_COMPRESS_THREADS` threads, default one per core), zstd through the `zstd`
+ * as pigz; `STOWAGE_COMPRESS_THREADS` threads, default one per core up to 4), zstd through the `zstd`
  * binary (Node 20 has no zstd; `-T0` uses every core), or none.
  * Each stage is an async-generator transform for `stream.pipeline`, so backpressure is kept.
  */
@@ -17,7 +17,7 @@ export type Stage = Transform | ((source: AsyncIterable<Buffer>, options?: { sig
 
 export interface CompressionOptions {
   readonly zstdPath?: string;
-  /** gzip worker threads; default `STOWAGE_COMPRESS_THREADS` from `env`, else one per core. */
+  /** gzip worker threads; default `STOWAGE_COMPRESS_THREADS` from `env`, else one per core up to 4. */
   readonly threads?: number;
   /** Where `STOWAGE_COMPRESS_THREADS` is read; default process.env. */
   readonly env?: NodeJS.ProcessEnv;
