@@ -207,7 +207,7 @@ describe("database side", () => {
       env: { ...process.env, PGPASSWORD: PASSWORD },
     });
     expect(result.ok).toBe(true);
-    expect((await filesUnder(dir)).sort()).toEqual(["manifest.json", "schema.sql.gz"]);
+    expect((await filesUnder(dir)).sort()).toEqual(["manifest.json", "post-data.sql.gz", "schema.sql.gz"]);
   });
 
   it("a password in the URL works too, and never reaches the manifest", async () => {
@@ -277,7 +277,13 @@ describe("destination side", () => {
     expect(ok!.ok).toBe(true);
     // roles.sql.gz and schema.sql.gz had been stored there before the failure: deleted again.
     expect(await filesUnder(flakyDir)).toEqual([]);
-    expect((await filesUnder(good.dir)).sort()).toEqual(["data.sql.gz", "manifest.json", "roles.sql.gz", "schema.sql.gz"]);
+    expect((await filesUnder(good.dir)).sort()).toEqual([
+      "data.sql.gz",
+      "manifest.json",
+      "post-data.sql.gz",
+      "roles.sql.gz",
+      "schema.sql.gz",
+    ]);
   });
 
   it("when the only destination fails mid-way the dump stops and nothing is left", async () => {
