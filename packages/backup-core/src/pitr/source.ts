@@ -180,6 +180,11 @@ export class SourceDatabase {
   async syncPublication(publication: string): Promise<string[]> {
     if (this.scope.kind === "all-tables") return [];
     const { publishable, unpublishable } = await this.publicationTables();
+    // Created FOR ALL TABLES earlier (by a superuser): it carries every table already.
+    const [pub] = await this.query<{ all: boolean }>("select puballtables as all from pg_publication where pubname = $1", [
+      publication,
+    ]);
+    if (pub?.all) return [];
     const listed = await this.query<{ t: string }>(
       "select format('%I.%I', schemaname, tablename) as t from pg_publication_tables where pubname = $1",
       [publication],
