@@ -14,13 +14,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import AxeBuilder from "@axe-core/playwright";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { createTestPgDatabase, type TestPgDatabase } from "../db/helpers.ts";
 
-export { freePort } from "../../../backup/test/e2e/support.ts";
+// Chromium with the flags that work in containers, a free port and axe's serious/critical findings: the backup UI's.
+export { type AxeFinding, axeFindings, freePort, launchChromium } from "../../../backup/test/e2e/support.ts";
 
-import { freePort } from "../../../backup/test/e2e/support.ts";
+import { type AxeFinding, axeFindings, freePort } from "../../../backup/test/e2e/support.ts";
 
 const run = promisify(execFile);
 
@@ -54,9 +54,8 @@ export async function ensureWebBuilt(): Promise<void> {
   await run(
     process.execPath,
     [join(APP_DIR, "..", "..", "node_modules", "vite", "bin", "vite.js"), "build", "--logLevel", "warn"],
-    {
-      cwd: WEB_DIR,
-    },
+    // NODE_ENV=production: under vitest it is "test", and React's development build would be bundled.
+    { cwd: WEB_DIR, env: { ...process.env, NODE_ENV: "production" } },
   );
 }
 
@@ -87,11 +86,10 @@ export async function startDiagramServer(env: NodeJS.ProcessEnv = {}): Promise<D
     AUTH_RATE_LIMIT_PER_IP: "1000",
     AUTH_RATE_LIMIT_PER_EMAIL: "1000",
     ANON_RATE_LIMIT: "10000",
-    ...env,
   };
-  delete childEnv.JWT_SECRET;
-  delete childEnv.JWKS_URL;
-  delete childEnv.REDIS_URL;
+  // The test's own configuration only: none of the caller's environment's auth or cache settings.
+  for (const name of ["JWT_SECRET", "JWKS_URL", "LOCAL_SIGNUP", "REDIS_URL"]) delete childEnv[name];
+  Object.assign(childEnv, env);
   const child: ChildProcess = spawn(process.execPath, [BIN], { env: childEnv, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   child.stdout?.on("data", (d) => (out += d));
@@ -142,21 +140,6 @@ export async function startDiagramServer(env: NodeJS.ProcessEnv = {}): Promise<D
   };
 }
 
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-dev-shm-usage",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--no-first-run",
-    ],
-  });
-}
-
 export const DESKTOP = { width: 1280, height: 860 };
 export const PHONE = { width: 360, height: 780 };
 
@@ -197,31 +180,6 @@ export async function tokenOf(page: Page): Promise<string> {
   const raw = await page.evaluate<string | null>("localStorage.getItem('stowage-diagrams.session')");
   if (!raw) throw new Error("not signed in");
   return (JSON.parse(raw) as { accessToken: string }).accessToken;
-}
-
-export interface AxeFinding {
-  page: string;
-  id: string;
-  impact: string;
-  help: string;
-  nodes: string[];
-}
-
-/** Serious and critical axe violations on the page as it is now (WCAG 2.1 A/AA and best practices, or only `rules`). */
-export async function axeFindings(page: Page, name: string, rules?: string[]): Promise<AxeFinding[]> {
-  const builder = new AxeBuilder({ page });
-  if (rules) builder.withRules(rules);
-  else builder.withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]);
-  const result = await builder.analyze();
-  return result.violations
-    .filter((v) => v.impact === "serious" || v.impact === "critical")
-    .map((v) => ({
-      page: name,
-      id: v.id,
-      impact: v.impact ?? "",
-      help: v.help,
-      nodes: v.nodes.slice(0, 5).map((n) => n.target.join(" ")),
-    }));
 }
 
 export async function screenshot(page: Page, name: string): Promise<string> {

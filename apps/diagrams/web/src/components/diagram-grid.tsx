@@ -59,25 +59,25 @@ export function DiagramCard({ diagram, canTrash }: { diagram: DiagramMeta; canTr
   return (
     <li className="group relative flex flex-col rounded-xl border bg-card text-card-foreground shadow-xs transition-shadow focus-within:ring-2 focus-within:ring-ring hover:shadow-md">
       <Thumbnail diagram={diagram} />
-      <div className="grid min-w-0 flex-1 content-start gap-0.5 p-3 pb-2">
+      <div className="grid min-w-0 flex-1 grid-cols-[minmax(0,1fr)] content-start gap-0.5 p-3 pb-2">
         <h3 className="truncate font-medium" title={diagram.title}>
           <Link to={`/d/${diagram.id}`} className="outline-none after:absolute after:inset-0 after:rounded-xl">
             {diagram.title}
           </Link>
         </h3>
         <div className="flex items-center justify-between gap-1">
-          <p className="truncate text-xs text-muted-foreground">
+          <p className="min-w-0 truncate text-xs text-muted-foreground">
             <time dateTime={diagram.updated_at} title={`Updated ${formatDateTime(diagram.updated_at)}`}>
               {timeAgo(diagram.updated_at, Date.now(), "short")}
             </time>{" "}
             · v{diagram.version}
           </p>
-          <div className="relative z-10 -mr-1.5 flex shrink-0">
+          <div className="relative z-10 -mr-1 flex shrink-0">
             <Button
               asChild
               variant="ghost"
               size="icon"
-              className="size-8"
+              className="size-7"
               aria-label={`History of ${diagram.title}`}
               title="History"
             >
@@ -89,7 +89,7 @@ export function DiagramCard({ diagram, canTrash }: { diagram: DiagramMeta; canTr
               <Button
                 variant="ghost"
                 size="icon"
-                className="size-8"
+                className="size-7"
                 aria-label={`Move ${diagram.title} to the trash`}
                 title="Move to the trash"
                 pending={trash.isPending}

@@ -178,34 +178,5 @@ export function Loading({ label, className, children }: { label: string; classNa
   );
 }
 
-/** Placeholder blocks with the height of the real content, so nothing jumps when data arrives. */
-export function Skeleton({ className }: { className?: string }) {
-  return <div className={cn("animate-pulse rounded-md bg-muted", className)} aria-hidden />;
-}
-
-export function EmptyState({ icon: Icon, title, children }: { icon: LucideIcon; title: string; children?: ReactNode }) {
-  return (
-    <div className="flex flex-col items-center gap-2 rounded-xl border border-dashed px-4 py-10 text-center">
-      <Icon className="size-8 text-muted-foreground" aria-hidden />
-      <p className="font-medium">{title}</p>
-      {children ? <div className="text-sm text-muted-foreground">{children}</div> : null}
-    </div>
-  );
-}
-
-/** An API error shown as its own message, with a retry when the read can be repeated. */
-export function ErrorState({ error, onRetry }: { error: unknown; onRetry?: () => void }) {
-  return (
-    <div
-      role="alert"
-      className="flex flex-wrap items-center justify-between gap-3 rounded-xl border border-destructive/40 bg-destructive/10 px-4 py-3 text-sm"
-    >
-      <span className="text-destructive">{messageOf(error)}</span>
-      {onRetry ? (
-        <Button size="sm" variant="outline" onClick={onRetry}>
-          Try again
-        </Button>
-      ) : null}
-    </div>
-  );
-}
+// Skeleton, EmptyState and ErrorState (an API error shown as its own message, with "Try again") are the backup UI's.
+export { EmptyState, ErrorState, Skeleton } from "../../../../backup/web/src/components/layout.tsx";

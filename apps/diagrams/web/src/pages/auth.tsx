@@ -9,18 +9,7 @@ import { KeyRound } from "lucide-react";
 import { type FormEvent, useState } from "react";
 import { Link, useLocation, useNavigate } from "react-router-dom";
 import { Brand, Skeleton } from "../components/layout.tsx";
-import {
-  Button,
-  Card,
-  CardContent,
-  CardDescription,
-  CardHeader,
-  CardTitle,
-  Field,
-  FormError,
-  Input,
-  Textarea,
-} from "../components/ui.ts";
+import { Button, Card, CardContent, CardDescription, CardHeader, Field, FormError, Input, Textarea } from "../components/ui.ts";
 import { messageOf } from "../lib/api.ts";
 import { useAuthConfig, useLocalAuth, usePastedToken } from "../lib/queries.ts";
 
@@ -38,9 +27,7 @@ function AuthFrame({ title, description, children }: { title: string; descriptio
       </div>
       <Card>
         <CardHeader>
-          <CardTitle>
-            <h1>{title}</h1>
-          </CardTitle>
+          <h1 className="text-lg leading-tight font-semibold">{title}</h1>
           <CardDescription>{description}</CardDescription>
         </CardHeader>
         <CardContent className="grid gap-5">{children}</CardContent>

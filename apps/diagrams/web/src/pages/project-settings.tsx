@@ -69,9 +69,7 @@ function GeneralCard({ project }: { project: Project }) {
   return (
     <Card>
       <CardHeader>
-        <CardTitle>
-          <h2>General</h2>
-        </CardTitle>
+        <CardTitle>General</CardTitle>
       </CardHeader>
       <CardContent>
         <form className="grid gap-4" onSubmit={submit}>
@@ -108,9 +106,7 @@ function VisibilityCard({ project }: { project: Project }) {
   return (
     <Card>
       <CardHeader>
-        <CardTitle>
-          <h2>Visibility</h2>
-        </CardTitle>
+        <CardTitle>Visibility</CardTitle>
         <CardDescription>
           A public project and its diagrams can be read by anyone with the link; only you and editors change them.
         </CardDescription>
@@ -215,9 +211,7 @@ function SharingCard({ project }: { project: Project }) {
   return (
     <Card>
       <CardHeader>
-        <CardTitle>
-          <h2>Collaborators</h2>
-        </CardTitle>
+        <CardTitle>Collaborators</CardTitle>
         <CardDescription>Viewers read the project's diagrams and files; editors also change them.</CardDescription>
       </CardHeader>
       <CardContent className="grid gap-5">
@@ -349,9 +343,7 @@ function AttachmentsCard({ project, canWrite }: { project: Project; canWrite: bo
   return (
     <Card>
       <CardHeader>
-        <CardTitle>
-          <h2>Attachments</h2>
-        </CardTitle>
+        <CardTitle>Attachments</CardTitle>
         <CardDescription>Files that belong with the project's diagrams (up to 50 MB each).</CardDescription>
       </CardHeader>
       <CardContent className="grid gap-4">
@@ -438,9 +430,7 @@ function BackupsCard({ project }: { project: Project }) {
   return (
     <Card>
       <CardHeader>
-        <CardTitle>
-          <h2>Backups</h2>
-        </CardTitle>
+        <CardTitle>Backups</CardTitle>
         <CardDescription>
           A backup holds the project, its diagrams with every kept version, and its attachments. Restoring makes a new project;
           this one stays as it is.
@@ -530,9 +520,7 @@ function DangerCard({ project }: { project: Project }) {
   return (
     <Card className="border-destructive/40">
       <CardHeader>
-        <CardTitle>
-          <h2>Move to the trash</h2>
-        </CardTitle>
+        <CardTitle>Move to the trash</CardTitle>
         <CardDescription>The project and its diagrams go to the trash, where you can restore them.</CardDescription>
       </CardHeader>
       <CardContent>
