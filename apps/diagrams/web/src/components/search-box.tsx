@@ -2,7 +2,7 @@ import { Search, X } from "lucide-react";
 import { useEffect, useId, useState } from "react";
 import { Button, Input } from "./ui.ts";
 
-/** A labelled search field that reports its value 300 ms after the last keystroke. */
+/** A labelled search field that reports its value 300 ms after the last keystroke (its own clear button, not the browser's). */
 export function SearchBox({ label, onSearch }: { label: string; onSearch: (q: string) => void }) {
   const id = useId();
   const [value, setValue] = useState("");
@@ -20,7 +20,7 @@ export function SearchBox({ label, onSearch }: { label: string; onSearch: (q: st
         id={id}
         type="search"
         placeholder={label}
-        className="pr-9 pl-9"
+        className="pr-9 pl-9 [&::-webkit-search-cancel-button]:appearance-none"
         value={value}
         maxLength={200}
         onChange={(e) => setValue(e.target.value)}
