@@ -160,7 +160,7 @@ export class GoogleDriveDriver implements StorageDriver {
         throw new StorageError(
           "NOT_FOUND",
           this.name,
-          `the folder ${folderId} does not exist or is not shared with ${who}; check folderId (the last part of the folder's URL) and share the folder as an editor`,
+          `the folder ${folderId} does not exist or ${who} cannot see it; check folderId (the last part of the folder's URL), and make ${who} a member of the folder's shared drive (or, for a user's own Drive, share the folder with that user)`,
         );
       }
       throw error;
