@@ -12,7 +12,7 @@ import { promisify } from "node:util";
 import { LocalMappedDestination } from "@stowage/storage";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GZIP_BLOCK_BYTES, liveGzipWorkers } from "../src/archive/parallel-gzip.ts";
-import { runBackup, runRestore, verifyBackup } from "../src/index.ts";
+import { BackupError, runBackup, runRestore, verifyBackup } from "../src/index.ts";
 import { adminQuery, createDatabase, databaseUrl, dropDatabase, uniqueName } from "./helpers/pg.ts";
 
 const run = promisify(execFile);
@@ -20,7 +20,6 @@ const run = promisify(execFile);
 let root: string;
 let source: string;
 const scratch: string[] = [];
-let previousThreads: string | undefined;
 
 /** A fingerprint of the table's rows in key order. */
 async function fingerprint(database: string): Promise<{ rows: number; digest: string }> {
@@ -40,9 +39,6 @@ function memberCount(file: Buffer): number {
 }
 
 beforeAll(async () => {
-  // Two threads whatever the machine: the test is about several members written by several workers.
-  previousThreads = process.env.STOWAGE_COMPRESS_THREADS;
-  process.env.STOWAGE_COMPRESS_THREADS = "2";
   root = await mkdtemp(join(tmpdir(), "stowage-pgzip-test-"));
   source = uniqueName("pgzip");
   scratch.push(source);
@@ -57,16 +53,24 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  if (previousThreads === undefined) delete process.env.STOWAGE_COMPRESS_THREADS;
-  else process.env.STOWAGE_COMPRESS_THREADS = previousThreads;
   for (const db of scratch) await dropDatabase(db);
   await rm(root, { recursive: true, force: true });
 }, 300_000);
 
 describe("a full gzip backup written by worker threads", { timeout: 300_000 }, () => {
+  it("refuses a thread count that is not 1–64 from runBackup's env before dumping anything", async () => {
+    const dest = new LocalMappedDestination({ basePath: join(root, "refused") });
+    const env = { ...process.env, STOWAGE_COMPRESS_THREADS: "0" };
+    const error = await runBackup({ databaseUrl: databaseUrl(source), destinations: [dest], type: "data", env }).catch((e) => e);
+    expect(BackupError.is(error, "INVALID_OPTIONS")).toBe(true);
+    expect((error as Error).message).toMatch(/STOWAGE_COMPRESS_THREADS must be a whole number from 1 to 64 \(got 0\)/);
+  });
+
   it("verifies, restores with Stowage and with gunzip | psql, identical to the source", async () => {
     const dest = new LocalMappedDestination({ basePath: root });
-    const result = await runBackup({ databaseUrl: databaseUrl(source), destinations: [dest], type: "full", name: "pgzip" });
+    // Two threads whatever the machine (runBackup's env carries STOWAGE_COMPRESS_THREADS, as for the tools).
+    const env = { ...process.env, STOWAGE_COMPRESS_THREADS: "2" };
+    const result = await runBackup({ databaseUrl: databaseUrl(source), destinations: [dest], type: "full", name: "pgzip", env });
     expect(result.ok).toBe(true);
     expect(liveGzipWorkers()).toBe(0);
     const folder = join(root, result.backupId);

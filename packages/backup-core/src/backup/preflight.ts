@@ -61,7 +61,8 @@ export async function settleOptions(options: BackupOptions): Promise<BackupSetti
   const env = options.env ?? process.env;
   const target = parseDatabaseUrl(opts.databaseUrl, env);
   const encryption = options.encryption ? createEncryption(options.encryption) : undefined;
-  const compress = compressionStage(opts.compression, opts.compressionLevel ?? DEFAULT_LEVELS[opts.compression]);
+  // `env` also carries STOWAGE_COMPRESS_THREADS (gzip worker threads), as for the tools.
+  const compress = compressionStage(opts.compression, opts.compressionLevel ?? DEFAULT_LEVELS[opts.compression], { env });
   await checkCompressor(opts.compression);
   return { ...opts, env, target, toolEnv: childEnv(target, env), secrets: secretsOf(target), encryption, compress };
 }
