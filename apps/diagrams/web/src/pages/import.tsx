@@ -129,7 +129,9 @@ export function ImportPage() {
                         </Link>
                       </span>
                     ) : null}
-                    {r.state === "error" ? <span className="min-w-0 text-destructive [overflow-wrap:anywhere]">{r.message}</span> : null}
+                    {r.state === "error" ? (
+                      <span className="min-w-0 text-destructive [overflow-wrap:anywhere]">{r.message}</span>
+                    ) : null}
                   </li>
                 ))}
               </ul>
