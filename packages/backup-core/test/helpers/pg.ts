@@ -91,6 +91,8 @@ export async function createPlatformDatabase(name: string): Promise<string> {
 /**
  * `pg_dump --schema-only` of a database without the lines that legitimately differ between two
  * databases (comments, SET lines, psql's random \restrict keys): equal for a source and its restore.
+ * A policy's role list is sorted: pg_dump prints it in pg_authid's physical order, which changes
+ * whenever a role is altered (a restore's roles.sql does), so two dumps taken around one differ.
  */
 export function normalizedSchema(url: string): string {
   return execFileSync("pg_dump", ["--schema-only", "--dbname", url], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 })
@@ -100,6 +102,14 @@ export function normalizedSchema(url: string): string {
         l.trim() && !l.startsWith("--") && !l.startsWith("SET ") && !l.startsWith("\\restrict") && !l.startsWith("\\unrestrict"),
     )
     .filter((l) => !l.startsWith("SELECT pg_catalog.set_config"))
+    .map((l) =>
+      l.startsWith("CREATE POLICY ")
+        ? l.replace(
+            / TO (.+?)( USING | WITH CHECK |;$)/,
+            (_m, roles: string, rest: string) => ` TO ${roles.split(", ").sort().join(", ")}${rest}`,
+          )
+        : l,
+    )
     .join("\n");
 }
 
