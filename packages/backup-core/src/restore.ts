@@ -178,7 +178,35 @@ function transactionCheck(xid: string): string {
   );
 }
 
+/**
+ * Attempts of a restore that meets "tuple concurrently updated". Roles are cluster-wide and PostgreSQL
+ * does not lock pg_authid rows against a concurrent ALTER ROLE/GRANT by another session (the advisory
+ * lock in roles.sql only serialises Stowage's own restores), so a restore can lose that race to any
+ * other client changing roles. The failed attempt rolled back whole, so running it again is safe.
+ */
+const CONCURRENT_CATALOG_ATTEMPTS = 3;
+const CONCURRENT_CATALOG_UPDATE = /tuple concurrently updated/;
+
 export async function runRestore(options: RestoreOptions): Promise<RestoreResult> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await restoreOnce(options);
+    } catch (error) {
+      const retryable =
+        BackupError.is(error) &&
+        error.code === "RESTORE_FAILED" &&
+        CONCURRENT_CATALOG_UPDATE.test(error.message) &&
+        // A replay callback keeps its own state (what it reached); it is not run twice.
+        !options.replay &&
+        !options.signal?.aborted &&
+        attempt < CONCURRENT_CATALOG_ATTEMPTS;
+      if (!retryable) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200 * attempt + Math.floor(Math.random() * 300)));
+    }
+  }
+}
+
+async function restoreOnce(options: RestoreOptions): Promise<RestoreResult> {
   const started = Date.now();
   const env = options.env ?? process.env;
   const target = parseDatabaseUrl(options.targetUrl, env);
