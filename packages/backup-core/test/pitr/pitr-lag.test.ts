@@ -76,6 +76,13 @@ describe("stowage stream --max-lag", () => {
     expect(warnings(quiet)).toEqual([]);
     await stop(quiet);
 
+    // A stop flushes and confirms what was read (failed in CI: the lag was gone): hold WAL back again.
+    await adminQuery(src, "update filler set pad = lower(pad)");
+    await adminQuery(src, "update filler set pad = upper(pad)");
+    const again = await run(process.execPath, [BIN, "stream", "--status", "--db", src, "--name", "lag", "--json"]);
+    const [held] = (JSON.parse(again.stdout) as { slots: Array<{ lagBytes: number }> }).slots;
+    expect(held!.lagBytes).toBeGreaterThan(2 * 1024 ** 2);
+
     // --max-lag 1MiB: warned at once, on stderr, with the lag in bytes the slot holds back…
     const loud = await stream(["--max-lag", "1MiB"]);
     const [first] = warnings(loud);

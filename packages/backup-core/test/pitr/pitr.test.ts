@@ -206,7 +206,7 @@ describe("stowage stream + restore --to-time", () => {
     } finally {
       await r3.end();
     }
-  }, 400_000);
+  }, 900_000);
 
   it("stops at a damaged segment, leaves the target empty and says up to when it can restore", async () => {
     await cp(join(work, "a"), join(work, "damaged"), { recursive: true });
