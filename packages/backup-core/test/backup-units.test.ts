@@ -2,7 +2,7 @@
  * Pure parts of the write side: the roles filter on pg_dumpall output of newer servers (\restrict,
  * GRANTED BY, WITH INHERIT), the Supabase schema rules, tool selection by version, URL parsing.
  */
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -127,6 +127,24 @@ describe("client tool selection", () => {
     expect((await findPgTools({ serverVersionNum: 150004, tools: ["psql"], env: env(d15) })).paths.psql).toBe(join(d15, "psql"));
   });
 
+  it("asks Debian's pg_wrapper for its version only when no direct folder fits", async () => {
+    // A folder whose tools are symlinks to a script named pg_wrapper, as /usr/bin on Debian; the
+    // script leaves a mark each time it runs.
+    const wrapped = join(root, "wrapper-bin");
+    const marks = join(root, "wrapper-ran");
+    await mkdir(wrapped, { recursive: true });
+    await writeFile(join(root, "pg_wrapper"), `#!/bin/sh\necho ran >> "${marks}"\necho "pg_dump (PostgreSQL) 16.2"\n`, {
+      mode: 0o755,
+    });
+    for (const t of ["pg_dump", "pg_dumpall", "psql"]) await symlink(join(root, "pg_wrapper"), join(wrapped, t));
+    const [d14, d16] = await Promise.all([fakeTools(14), fakeTools(16)]);
+    const env = (...dirs: string[]) => ({ STOWAGE_PG_BIN: dirs.join(delimiter) });
+    expect((await findPgTools({ serverVersionNum: 160001, env: env(wrapped, d16) })).dir).toBe(d16);
+    await expect(readFile(marks, "utf8")).rejects.toThrow(/ENOENT/);
+    expect((await findPgTools({ serverVersionNum: 160001, env: env(wrapped, d14) })).dir).toBe(wrapped);
+    expect(await readFile(marks, "utf8")).toBe("ran\n");
+  });
+
   it("reads majors from server_version_num", () => {
     expect(majorOf(150019)).toBe(15);
     expect(majorOf(170002)).toBe(17);
@@ -148,5 +166,24 @@ describe("database URL", () => {
     expect(t.password).toBe("fromenv");
     expect(t.connectionString).toContain("fromenv");
     expect(() => parseDatabaseUrl("mysql://a@b/c", {})).toThrow(BackupError);
+  });
+});
+
+describe("zstd check before a backup", () => {
+  it("finds zstd on PATH without starting it, and names the package when it is missing", async () => {
+    const { checkCompressor } = await import("../src/archive/compress.ts");
+    const empty = await mkdtemp(join(tmpdir(), "stowage-nozstd-"));
+    try {
+      await expect(checkCompressor("zstd", "zstd", process.env.PATH)).resolves.toBeUndefined();
+      const error = await checkCompressor("zstd", "zstd", empty).catch((e) => e);
+      expect(BackupError.is(error, "COMPRESSOR_MISSING")).toBe(true);
+      expect(error.message).toContain("apt-get install zstd");
+      // A file that is there but not executable does not count.
+      await writeFile(join(empty, "zstd"), "#!/bin/sh\n", { mode: 0o644 });
+      expect(BackupError.is(await checkCompressor("zstd", "zstd", empty).catch((e) => e), "COMPRESSOR_MISSING")).toBe(true);
+      await expect(checkCompressor("gzip", "zstd", empty)).resolves.toBeUndefined();
+    } finally {
+      await rm(empty, { recursive: true, force: true });
+    }
   });
 });

@@ -67,6 +67,90 @@ describe("statementFilter", () => {
   });
 });
 
+/** The filter's rule written plainly, line by line, to check the chunked one against. */
+function referenceFilter(input: string): string {
+  const out: string[] = [];
+  let inCopy = false;
+  for (const line of input.split(/(?<=\n)/)) {
+    const bare = line.replace(/\r?\n$/, "");
+    if (inCopy) {
+      out.push(line);
+      if (bare === "\\." && line.endsWith("\n")) inCopy = false;
+      continue;
+    }
+    if (/^(BEGIN|COMMIT);$/.test(bare)) continue;
+    out.push(line);
+    if (/^COPY .* FROM stdin;$/.test(bare)) inCopy = true;
+  }
+  return out.join("");
+}
+
+describe("statementFilter COPY scanning", () => {
+  it("finds the end of COPY data wherever chunk boundaries fall, for rows that look like the end marker", async () => {
+    // Rows an end-marker search could mistake: escaped backslashes, a dot row, empty rows, CR LF ends,
+    // an empty table (COPY line straight followed by `\.`), and COMMIT lines inside and after COPY.
+    const dump = [
+      'COPY "public"."a" ("x") FROM stdin;',
+      "\\\\.",
+      "\\.x",
+      "",
+      ".",
+      "\\\\",
+      "COMMIT;",
+      "\\N",
+      "\\.",
+      "COMMIT;",
+      'COPY "public"."empty" ("x") FROM stdin;',
+      "\\.",
+      "BEGIN;",
+      'COPY "public"."crlf" ("x") FROM stdin;',
+      "row\r",
+      "\\.\r",
+      "COMMIT;",
+      "SELECT 1;",
+      "",
+    ].join("\n");
+    const expected = referenceFilter(dump);
+    expect(expected).toContain("\nCOMMIT;\n\\N\n"); // the COMMIT inside COPY data is kept
+    expect(expected.match(/^COMMIT;$/gm)).toHaveLength(1);
+    for (let size = 1; size <= dump.length; size++) {
+      expect(await filter(dump, size, { dropTransactionControl: true })).toBe(expected);
+    }
+  });
+
+  it("matches the plain rule on generated dumps in random chunks", async () => {
+    let seed = 7;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const pieces = ["\\.", "\\\\", "\\", ".", "", "a", "COMMIT;", "\r", "x\\.y"];
+    for (let round = 0; round < 40; round++) {
+      const lines: string[] = [];
+      for (let t = 0; t < 3; t++) {
+        lines.push(`COPY "public"."t${t}" ("x") FROM stdin;`);
+        for (let r = random(30); r > 0; r--) {
+          let row = "";
+          for (let k = random(4); k > 0; k--) row += pieces[random(pieces.length)];
+          if (row === "\\." || row === "\\.\r") row = `d${row}`;
+          lines.push(row);
+        }
+        lines.push(random(2) ? "\\." : "\\.\r", "COMMIT;");
+      }
+      const dump = `${lines.join("\n")}\n`;
+      const bytes = Buffer.from(dump);
+      const chunks: Buffer[] = [];
+      for (let i = 0; i < bytes.length; ) {
+        const n = 1 + random(9);
+        chunks.push(bytes.subarray(i, i + n));
+        i += n;
+      }
+      const out = await text(Readable.from(chunks).pipe(statementFilter({ dropTransactionControl: true })));
+      expect(out).toBe(referenceFilter(dump));
+    }
+  });
+});
+
 describe("supportsRestrict", () => {
   it("knows which psql releases have \\restrict", () => {
     expect(supportsRestrict("psql (PostgreSQL) 15.20 (Debian 15.20-0+deb12u1)")).toBe(true);

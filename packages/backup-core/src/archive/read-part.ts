@@ -16,7 +16,7 @@ import type { BackupManifest, ManifestFile } from "../manifest.ts";
 import { Hasher } from "./hasher.ts";
 import { zstdStage } from "./zstd.ts";
 
-const GUNZIP_CHUNK_BYTES = 32 * 1024;
+const GUNZIP_CHUNK_BYTES = 256 * 1024;
 
 /** What opens an encrypted backup: a passphrase, or age identities (`AGE-SECRET-KEY-1…`). */
 export interface DecryptionKeys {

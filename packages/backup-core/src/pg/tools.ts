@@ -107,14 +107,27 @@ interface Found {
   order: number;
 }
 
-async function probe(dir: string, tools: readonly PgToolName[], order: number): Promise<Found | undefined> {
+interface Candidate {
+  dir: string;
+  order: number;
+  wrapper: boolean;
+}
+
+/** A folder holding every tool, and whether its first tool is Debian's pg_wrapper (no process started). */
+async function locate(dir: string, tools: readonly PgToolName[], order: number): Promise<Candidate | undefined> {
   for (const tool of tools) if (!(await isExecutable(join(dir, tool)))) return undefined;
   try {
-    const path = join(dir, tools[0]!);
-    const { stdout } = await run(path, ["--version"], { timeout: 10_000 });
+    return { dir, order, wrapper: basename(await realpath(join(dir, tools[0]!))) === "pg_wrapper" };
+  } catch {
+    return undefined;
+  }
+}
+
+async function probe(candidate: Candidate, tools: readonly PgToolName[]): Promise<Found | undefined> {
+  try {
+    const { stdout } = await run(join(candidate.dir, tools[0]!), ["--version"], { timeout: 10_000 });
     const major = parseToolMajor(stdout);
-    const wrapper = basename(await realpath(path)) === "pg_wrapper";
-    return major === undefined ? undefined : { dir, major, version: stdout.trim(), wrapper, order };
+    return major === undefined ? undefined : { ...candidate, major, version: stdout.trim() };
   } catch {
     return undefined;
   }
@@ -135,7 +148,17 @@ export async function findPgTools(options: FindPgToolsOptions): Promise<PgTools>
   const tools = options.tools ?? (["pg_dump", "pg_dumpall", "psql"] as const);
   const need = majorOf(options.serverVersionNum);
   const dirs = await candidateDirs(env);
-  const found = (await Promise.all(dirs.map((dir, i) => probe(dir, tools, i)))).filter((f): f is Found => f !== undefined);
+  const candidates = (await Promise.all(dirs.map((dir, i) => locate(dir, tools, i)))).filter(
+    (c): c is Candidate => c !== undefined,
+  );
+  const probeAll = async (list: Candidate[]) =>
+    (await Promise.all(list.map((c) => probe(c, tools)))).filter((f): f is Found => f !== undefined);
+  const fits = (f: Found) => f.major >= need && (!options.requireRestrict || supportsRestrict(f.version));
+  // Debian's pg_wrapper is a perl script that only dispatches to /usr/lib/postgresql/N/bin, which is
+  // a candidate of its own: ask it for its version (~50 ms of perl per call, on every backup's
+  // start) only when no direct folder fits.
+  let found = await probeAll(candidates.filter((c) => !c.wrapper));
+  if (!found.some(fits)) found = [...found, ...(await probeAll(candidates.filter((c) => c.wrapper)))];
   const where = env.STOWAGE_PG_BIN
     ? `STOWAGE_PG_BIN (${env.STOWAGE_PG_BIN})`
     : "PATH, /usr/lib/postgresql/*/bin or /usr/libexec/postgresql*";
@@ -143,7 +166,7 @@ export async function findPgTools(options: FindPgToolsOptions): Promise<PgTools>
     throw new BackupError("PG_TOOLS_MISSING", `no ${tools.join(", ")} found in ${where}; ${installHint(need)}`);
   }
   const fitting = found
-    .filter((f) => f.major >= need && (!options.requireRestrict || supportsRestrict(f.version)))
+    .filter(fits)
     .sort((a, b) => a.major - b.major || Number(a.wrapper) - Number(b.wrapper) || a.order - b.order);
   const best = fitting[0];
   if (!best && options.requireRestrict && found.some((f) => f.major >= need)) {

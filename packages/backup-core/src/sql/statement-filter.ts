@@ -36,11 +36,66 @@ const BACKSLASH = 0x5c;
 const DOT = 0x2e;
 const LF = 0x0a;
 const CR = 0x0d;
+/** LF then `\.`: the start of the only row that can end COPY data. */
+const ROW_START_MARKER = Buffer.from("\n\\.");
+
+/** Whether a row starting with `head` is the end marker (`\.` then LF or CR LF), data, or not known yet. */
+function endMarker(head: readonly number[]): "end" | "data" | "maybe" {
+  const [a, b, c, d] = head;
+  if (a !== BACKSLASH) return "data";
+  if (head.length === 1) return "maybe";
+  if (b !== DOT) return "data";
+  if (head.length === 2) return "maybe";
+  if (c === LF) return "end";
+  if (c !== CR) return "data";
+  if (head.length === 3) return "maybe";
+  return d === LF ? "end" : "data";
+}
 
 export function statementFilter(options: StatementFilterOptions): Transform {
   let inCopy = false;
-  /** COPY mode: bytes of the current row seen so far (up to 3), to spot `\.`. */
-  let copyHead: number[] = [];
+  /**
+   * COPY mode: the first bytes of the current row while they could still be the end marker `\.`
+   * (`[]` at a row start); `null` once the row is known to be data.
+   */
+  let copyHead: number[] | null = null;
+
+  /**
+   * Passes COPY rows through from `pos` and returns where COPY mode ended (just after the `\.` line)
+   * or `chunk.length`. Rows are not visited one by one: one native search per chunk for LF `\` `.`
+   * finds the only candidates (a data row never starts with a bare backslash: it is escaped as
+   * `\\`), and only those few bytes, or a row start cut by a chunk boundary, are looked at here.
+   * Per-row work in JavaScript was most of the restore's client CPU on tables of short rows.
+   */
+  const scanCopy = (chunk: Buffer, from: number): number => {
+    let pos = from;
+    while (pos < chunk.length) {
+      if (copyHead !== null) {
+        const byte = chunk[pos++]!;
+        copyHead.push(byte);
+        const verdict = endMarker(copyHead);
+        if (verdict === "end") {
+          inCopy = false;
+          copyHead = null;
+          return pos;
+        }
+        if (verdict === "data") copyHead = byte === LF ? [] : null;
+        continue;
+      }
+      const hit = chunk.indexOf(ROW_START_MARKER, pos);
+      if (hit >= 0) {
+        pos = hit + 1;
+        copyHead = [];
+        continue;
+      }
+      // No whole candidate left; one may start in the last two bytes and go on in the next chunk.
+      const last = chunk.length - 1;
+      if (chunk[last] === LF) copyHead = [];
+      else if (chunk[last] === BACKSLASH && chunk[last - 1] === LF) copyHead = [BACKSLASH];
+      return chunk.length;
+    }
+    return pos;
+  };
   /** Outside COPY: the current line's bytes so far. */
   let line: Buffer[] = [];
   let started = false;
@@ -74,21 +129,8 @@ export function statementFilter(options: StatementFilterOptions): Transform {
       let pos = 0;
       while (pos < chunk.length) {
         if (inCopy) {
-          // Pass rows on untouched; only look at the first bytes of each row for `\.`.
           const start = pos;
-          while (pos < chunk.length) {
-            const nl = chunk.indexOf(LF, pos);
-            const end = nl < 0 ? chunk.length : nl + 1;
-            for (let i = pos; i < end && copyHead.length < 3; i++) copyHead.push(chunk[i]!);
-            pos = end;
-            if (nl < 0) break;
-            const h = copyHead;
-            copyHead = [];
-            if (h[0] === BACKSLASH && h[1] === DOT && (h[2] === LF || (h[2] === CR && chunk[nl - 1] === CR))) {
-              inCopy = false;
-              break;
-            }
-          }
+          pos = scanCopy(chunk, pos);
           out.push(chunk.subarray(start, pos));
           continue;
         }
