@@ -6,12 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseProviderConfig } from "../src/config.ts";
 import type { StorageDestination } from "../src/contract.ts";
 import { destinationFromEnv, parseDestinationUrl } from "../src/destination-url.ts";
-import { StorageError } from "../src/errors.ts";
 import { browserDownloadConfigSchema } from "../src/providers/browser-download/config.ts";
 import { googleDriveConfigSchema } from "../src/providers/google-drive/config.ts";
 import { localMappedConfigSchema } from "../src/providers/local-mapped/config.ts";
 import { nextcloudConfigSchema } from "../src/providers/nextcloud/config.ts";
 import { s3ConfigSchema } from "../src/providers/s3/config.ts";
+import { caught } from "./caught.ts";
 
 const S3_SECRET = "s3-secret-value-0123456789";
 const WEBDAV_PASSWORD = "webdav-password-value";
@@ -40,16 +40,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-function caught(run: () => unknown): StorageError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(StorageError);
-    return error as StorageError;
-  }
-  throw new Error("expected a StorageError, got success");
-}
 
 describe("parseDestinationUrl", () => {
   it("file:///abs/path → local_mapped, trailing slash dropped, %-escapes decoded", () => {
@@ -123,6 +113,19 @@ describe("parseDestinationUrl", () => {
     expect((aws.config as { endpoint?: string }).endpoint).toBeUndefined();
     expect((aws.config as { region: string }).region).toBe("us-east-1");
     expect(parseProviderConfig(s3ConfigSchema, aws.config, "s3").endpoint).toBeUndefined();
+  });
+
+  it("s3:// refuses an endpoint carrying a user name or password, and one that is not http(s), without echoing it", () => {
+    const env = { S3_ACCESS_KEY_ID: "k", S3_SECRET_ACCESS_KEY: "s" };
+    const spec = parseDestinationUrl("s3://bucket-two/x?endpoint=http://minio:hunter2@127.0.0.1:9000", env);
+    const error = caught(() => parseProviderConfig(s3ConfigSchema, spec.config, "s3"));
+    expect(error.code).toBe("INVALID_CONFIG");
+    expect(error.message).toContain("endpoint: must not contain a user name or password");
+    expect(error.message).not.toContain("hunter2");
+    const ftp = parseDestinationUrl("s3://bucket-two/x?endpoint=ftp://127.0.0.1:9000", env);
+    expect(caught(() => parseProviderConfig(s3ConfigSchema, ftp.config, "s3")).message).toContain(
+      "endpoint: must be an http:// or https:// URL",
+    );
   });
 
   it("s3:// without credentials in the environment fails config validation naming the fields", () => {

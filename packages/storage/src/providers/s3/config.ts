@@ -14,7 +14,15 @@ const safePrefix = (prefix: string) => {
 
 export const s3ConfigSchema = z.object({
   /** Custom endpoint for R2, MinIO and other S3-compatible servers; omit for AWS. */
-  endpoint: z.url().optional(),
+  endpoint: z
+    .url()
+    .refine((u) => /^https?:$/.test(new URL(u).protocol), "must be an http:// or https:// URL")
+    // The endpoint is shown in display names, messages and the web UI: a user:password in it would be too.
+    .refine((u) => {
+      const url = new URL(u);
+      return url.username === "" && url.password === "";
+    }, "must not contain a user name or password: give the keys as S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY")
+    .optional(),
   /** `auto` for Cloudflare R2. */
   region: z.string().min(1).default("us-east-1"),
   bucket: z.string().min(3).max(63),
