@@ -5,18 +5,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { destinationUrlForms, formatDestinationUrl, parseDestinationUrl } from "../src/destination-url.ts";
-import { StorageError } from "../src/errors.ts";
 import type { DestinationSpec } from "../src/registry.ts";
-
-function caught(run: () => unknown): StorageError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(StorageError);
-    return error as StorageError;
-  }
-  throw new Error("expected a StorageError, got success");
-}
+import { caught } from "./caught.ts";
 
 const FORMS =
   "file:///abs/path (or /abs/path), s3://bucket/prefix?endpoint=…&region=…&path_style=true, " +
