@@ -61,6 +61,21 @@ export async function dropDatabase(name: string): Promise<void> {
   await admin((c) => c.query(`drop database if exists "${name}" with (force)`));
 }
 
+/** The scratch databases of one test file: each `create` makes a fresh one named `<prefix>_…`; `dropAll` drops them all. */
+export function scratchDatabases(prefix: string): { create(sql?: string): Promise<string>; dropAll(): Promise<void> } {
+  const names: string[] = [];
+  return {
+    async create(sql) {
+      const name = uniqueName(prefix);
+      names.push(name);
+      return createDatabase(name, sql);
+    },
+    async dropAll() {
+      for (const name of names) await dropDatabase(name);
+    },
+  };
+}
+
 export async function query<R extends pg.QueryResultRow>(url: string, sql: string): Promise<R[]> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();

@@ -13,26 +13,20 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runRestore } from "../src/restore.ts";
 import {
-  createDatabase,
-  dropDatabase,
   dumpParts,
   PG_URL,
   query,
   rowCounts,
   SMALL_SOURCE_SQL,
+  scratchDatabases,
   uniqueName,
   writeBackup,
 } from "./read-fixture.ts";
 
 let dir: string;
-const databases: string[] = [];
 const role = uniqueName("stowage_race_role");
 
-async function scratch(sql?: string): Promise<string> {
-  const name = uniqueName("stowage_race");
-  databases.push(name);
-  return createDatabase(name, sql);
-}
+const { create: scratch, dropAll: dropScratchDatabases } = scratchDatabases("stowage_race");
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "stowage-race-"));
@@ -40,7 +34,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const name of databases) await dropDatabase(name);
+  await dropScratchDatabases();
   await query(PG_URL, `drop role if exists "${role}"`);
   await rm(dir, { recursive: true, force: true });
 });

@@ -9,29 +9,22 @@ import { runRestore } from "../src/restore.ts";
 import { verifyBackup } from "../src/verify.ts";
 import {
   contentHashes,
-  createDatabase,
-  dropDatabase,
   dumpParts,
   query,
   rowCounts,
   SMALL_SOURCE_SQL,
-  uniqueName,
+  scratchDatabases,
   writeBackup,
 } from "./read-fixture.ts";
 
 let dir: string;
 let destination: LocalMappedDestination;
-const databases: string[] = [];
 let sourceUrl: string;
 let sourceHashes: Record<string, string>;
 let gzipBackup: BackupLocation;
 let zstdEncrypted: BackupLocation;
 
-async function scratch(sql?: string): Promise<string> {
-  const name = uniqueName("stowage_rt");
-  databases.push(name);
-  return createDatabase(name, sql);
-}
+const { create: scratch, dropAll: dropScratchDatabases } = scratchDatabases("stowage_rt");
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "stowage-restore-"));
@@ -54,7 +47,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const name of databases) await dropDatabase(name);
+  await dropScratchDatabases();
   await rm(dir, { recursive: true, force: true });
 });
 
