@@ -5,9 +5,12 @@
  * runs expected vs recorded (completed / skipped because the previous run was still going / failed),
  * due times with no run (missed) and with more than one run or backup row (doubled); scheduling delay
  * (due time → start, `schedule_runs.delay_ms`) p50/p99; each server's RSS (sampled every second).
+ * After the window the schedules are disabled and the count waits until the job queue has drained
+ * (no pg-boss job queued or active, no run still going; at most BENCH_DRAIN_SECONDS): a due time whose
+ * job is still in the queue then is reported as `queued`, not as missed.
  *
  *   npx tsx bench/scheduler/run.ts                 # both setups, in turn
- *   BENCH_SETUP=sqlite|pg BENCH_SCHEDULES=100 BENCH_SECONDS=120 BENCH_CONCURRENCY=4
+ *   BENCH_SETUP=sqlite|pg BENCH_SCHEDULES=100 BENCH_SECONDS=120 BENCH_CONCURRENCY=4 BENCH_DRAIN_SECONDS=300
  *
  * Setup `sqlite`: one `stowage serve` on SQLite metadata (in-process jobs). Setup `pg`: two servers on
  * one fresh PostgreSQL metadata database (jobs through pg-boss). Servers are child processes of the
@@ -20,6 +23,7 @@ import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { openMetadataStore } from "../../apps/backup/src/server/db/open.ts";
+import { JOB_QUEUE } from "../../apps/backup/src/server/jobs/queue.ts";
 import {
   ADMIN_EMAIL,
   ADMIN_PASSWORD,
@@ -27,7 +31,7 @@ import {
   type ChildServer,
   startChildServer,
 } from "../../apps/backup/test/server/harness.ts";
-import { createDatabase, dropDatabase, psql } from "../../packages/backup-core/test/helpers/pg.ts";
+import { adminQuery, createDatabase, dropDatabase, psql } from "../../packages/backup-core/test/helpers/pg.ts";
 
 if (!process.env.STOWAGE_BENCH_LOCKED) {
   const r = spawnSync("flock", ["/tmp/stowage-bench.lock", process.execPath, "--import", "tsx", fileURLToPath(import.meta.url)], {
@@ -41,6 +45,7 @@ const SCHEDULES = Number(process.env.BENCH_SCHEDULES ?? 100);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 120);
 const EVERY = 10;
 const CONCURRENCY = process.env.BENCH_CONCURRENCY ?? "4";
+const DRAIN_SECONDS = Number(process.env.BENCH_DRAIN_SECONDS ?? 300);
 const SETUPS = (process.env.BENCH_SETUP ?? "sqlite,pg").split(",");
 const SOURCE = "stowage_bench_sched_src";
 const META = "stowage_bench_sched_meta";
@@ -128,22 +133,50 @@ async function runSetup(setup: string) {
     console.error(`==> ${setup}: window ${new Date(from).toISOString()} … ${new Date(to).toISOString()}`);
     await new Promise((r) => setTimeout(r, to - Date.now()));
     const loadAtEnd = uptime();
-    // Stop the schedules, then wait for the window's runs to end (at most 2 minutes; the rest is reported as still running).
+    // Stop the schedules, then wait for the queue to drain and the window's runs to end (bounded; what
+    // is left is reported as queued or still running, not as missed).
     for (const id of ids) await client.patch(`/api/schedules/${id}`, { enabled: false });
     const store = await openMetadataStore(metadataUrl);
+    /** pg-boss jobs of scheduled runs not finished yet (created, retry, active), by singletonKey. */
+    const unfinishedJobs = async () =>
+      setup === "pg"
+        ? (
+            await adminQuery<{ key: string; state: string }>(
+              `select singleton_key as key, state::text as state from pgboss.job
+               where name = '${JOB_QUEUE}' and data->>'kind' = 'scheduled-run' and state < 'completed'`,
+              META,
+            )
+          ).map((r) => r.key)
+        : [];
+    const drainStarted = Date.now();
     let runs = await store.scheduler.runs.between(new Date(from), new Date(to - 1));
-    for (let waited = 0; runs.some((r) => r.status === "running") && waited < 120; waited++) {
+    let unfinished = await unfinishedJobs();
+    while (
+      (unfinished.length > 0 || runs.some((r) => r.status === "running")) &&
+      Date.now() - drainStarted < DRAIN_SECONDS * 1000
+    ) {
       await new Promise((r) => setTimeout(r, 1000));
       runs = await store.scheduler.runs.between(new Date(from), new Date(to - 1));
+      unfinished = await unfinishedJobs();
     }
+    const drainMs = Date.now() - drainStarted;
     const memory = await rss.stop();
     const byKey = new Map<string, number>();
     for (const r of runs)
       byKey.set(`${r.scheduleId}@${r.dueAt.getTime()}`, (byKey.get(`${r.scheduleId}@${r.dueAt.getTime()}`) ?? 0) + 1);
     const dueTimes: number[] = [];
     for (let t = from; t < to; t += EVERY * 1000) dueTimes.push(t);
+    // No run row: still waiting in the queue (its job is created/active) or missed (no job either).
+    const queuedKeys = new Set(unfinished);
     let missing = 0;
-    for (const id of ids) for (const t of dueTimes) if (!byKey.has(`${id}@${t}`)) missing++;
+    let queued = 0;
+    for (const id of ids) {
+      for (const t of dueTimes) {
+        if (byKey.has(`${id}@${t}`)) continue;
+        if (queuedKeys.has(`${id}:${new Date(t).toISOString()}`)) queued++;
+        else missing++;
+      }
+    }
     const doubledRuns = [...byKey.values()].filter((n) => n > 1).length;
     // Backup rows per run: a run that started two backups would be a doubled run too.
     const backupIds = runs.map((r) => r.backupId).filter((b): b is string => !!b);
@@ -170,7 +203,10 @@ async function runSetup(setup: string) {
       skipped: status("skipped"),
       failed: status("failed"),
       stillRunning: status("running"),
+      queued,
       missing,
+      drainSeconds: Math.round(drainMs / 100) / 10,
+      drainComplete: unfinished.length === 0 && status("running") === 0,
       doubledRuns,
       doubledBackups,
       delayMs: {

@@ -2,7 +2,9 @@
  * Crash recovery with several servers on one PostgreSQL metadata database (issue 12): a server that
  * starts while another one runs a backup leaves that backup alone (it is the other server's, and
  * that server's heartbeat is fresh), and when the other server is killed its backup is failed as
- * interrupted by the live one once the heartbeat is older than JOB_STALE_AFTER.
+ * interrupted by the live one once the heartbeat is older than JOB_STALE_AFTER. A cancel taken by one
+ * server's API for a backup that the other runs is recorded on the row and carried out by the owner's
+ * heartbeat loop.
  * The backup is held in `dumping` by a lock the test keeps on the source table (pg_dump waits for
  * it), so the timing does not depend on how fast the machine is.
  */
@@ -51,6 +53,44 @@ async function until<T>(what: string, check: () => Promise<T | undefined>, timeo
   }
 }
 
+/** A lock on the source's `items` that pg_dump waits for: a backup stays in `dumping` until it is released. */
+async function holdItems(): Promise<pg.Client> {
+  const lock = new pg.Client({ connectionString: sourceUrl });
+  await lock.connect();
+  await lock.query("begin");
+  await lock.query("lock table items in access exclusive mode");
+  return lock;
+}
+
+/** Server A as a child process with a signed-in client; the first one sets up the admin and the project "held". */
+async function startServerA(): Promise<{ a: ChildServer; client: ApiClient; projectId: string }> {
+  const dataA = await mkdtemp(join(tmpdir(), "stowage-jobs-pg-"));
+  dirs.push(dataA);
+  const a = await startChildServer(dataA, sharedEnv);
+  const client = new ApiClient(a.url);
+  const setup = await client.post("/api/setup", { email: ADMIN_EMAIL, password: ADMIN_PASSWORD });
+  if (setup.status !== 201) expect((await client.login(ADMIN_EMAIL, ADMIN_PASSWORD)).status).toBe(200);
+  const projects = await client.get("/api/projects");
+  const held = projects.body.items.find((p: { name: string }) => p.name === "held");
+  const projectId = held?.id ?? (await client.post("/api/projects", { name: "held", databaseUrl: sourceUrl })).body.id;
+  return { a, client, projectId };
+}
+
+/** Starts a backup on A and waits until it is dumping (held there by `holdItems`). */
+async function startHeldBackup(client: ApiClient, projectId: string): Promise<string> {
+  const started = await client.post(`/api/projects/${projectId}/backups`, {
+    storageType: "destination",
+    compressionType: "gzip",
+  });
+  expect(started.status).toBe(202);
+  const id: string = started.body.backupId;
+  await until("the backup to be dumping on server A", async () => {
+    const row = await client.get(`/api/backups/${id}`);
+    return row.body.status === "dumping" ? true : undefined;
+  });
+  return id;
+}
+
 beforeAll(async () => {
   [sourceUrl] = await Promise.all([createDatabase(source), createDatabase(metadata)]);
   await psql(sourceUrl, { sql: "create table items (id int primary key); insert into items select generate_series(1, 100);" });
@@ -63,30 +103,14 @@ afterAll(async () => {
 
 describe("recovery with two servers on one PostgreSQL metadata database", () => {
   it("leaves another live server's running backup alone, and fails a killed server's backup once its heartbeat is stale", async () => {
-    const dataA = await mkdtemp(join(tmpdir(), "stowage-jobs-pg-"));
-    dirs.push(dataA);
     // Held until the end: pg_dump of `items` waits for this lock, so the backup stays in `dumping`.
-    const lock = new pg.Client({ connectionString: sourceUrl });
-    await lock.connect();
-    await lock.query("begin");
-    await lock.query("lock table items in access exclusive mode");
+    const lock = await holdItems();
     let a: ChildServer | undefined;
     let b: TestServer | undefined;
     try {
-      a = await startChildServer(dataA, sharedEnv);
-      const client = new ApiClient(a.url);
-      expect((await client.post("/api/setup", { email: ADMIN_EMAIL, password: ADMIN_PASSWORD })).status).toBe(201);
-      const project = await client.post("/api/projects", { name: "held", databaseUrl: sourceUrl });
-      const started = await client.post(`/api/projects/${project.body.id}/backups`, {
-        storageType: "destination",
-        compressionType: "gzip",
-      });
-      expect(started.status).toBe(202);
-      const id: string = started.body.backupId;
-      await until("the backup to be dumping on server A", async () => {
-        const row = await client.get(`/api/backups/${id}`);
-        return row.body.status === "dumping" ? true : undefined;
-      });
+      const started = await startServerA();
+      a = started.a;
+      const id = await startHeldBackup(started.client, started.projectId);
 
       // Server B starts while A's backup runs: its start-up recovery must leave the row alone.
       b = await startTestServer({ env: sharedEnv });
@@ -123,6 +147,53 @@ describe("recovery with two servers on one PostgreSQL metadata database", () => 
       expect(b.logs.lines.some((l) => l.includes("marked jobs of a silent server as failed"))).toBe(true);
     } finally {
       await a?.kill();
+      await b?.close();
+      await lock.query("rollback").catch(() => {});
+      await lock.end().catch(() => {});
+    }
+  });
+
+  it("cancels a backup running on the other server: the request is recorded and that server's heartbeat aborts it", async () => {
+    const lock = await holdItems();
+    let a: ChildServer | undefined;
+    let b: TestServer | undefined;
+    try {
+      const started = await startServerA();
+      a = started.a;
+      const id = await startHeldBackup(started.client, started.projectId);
+      b = await startTestServer({ env: sharedEnv });
+      const store = b.server.services.store;
+      const ownerA = (await store.backups.byId(id))?.owner;
+      expect(ownerA).toBeTruthy();
+      expect(ownerA).not.toBe(b.server.services.instanceId);
+
+      // B's API takes the cancel; the backup is A's, so B records the request and answers so.
+      const asked = Date.now();
+      const cancel = await b.admin.post(`/api/backups/${id}/cancel`);
+      expect(cancel.status, cancel.text).toBe(200);
+      expect(cancel.body).toEqual({ ok: true, cancelRequested: true });
+      expect((await store.backups.byId(id))?.cancelRequestedAt).toBeInstanceOf(Date);
+
+      // A's heartbeat (every second) sees the request and aborts the job: cancelled, parts removed.
+      const done = await until(
+        "A to cancel its backup",
+        async () => {
+          const row = await b!.admin.get(`/api/backups/${id}`);
+          return ["cancelled", "failed", "completed"].includes(row.body.status) ? row.body : undefined;
+        },
+        60_000,
+      );
+      expect(done.status, done.error ?? "").toBe("cancelled");
+      expect(done.destinations.map((d: { status: string }) => d.status)).toEqual(["cancelled"]);
+      expect(Date.now() - asked).toBeLessThan(30_000);
+      const row = await store.backups.byId(id);
+      expect(row?.owner).toBe(ownerA);
+      // Nothing left to cancel: a second request is a 409 naming the state.
+      const again = await b.admin.post(`/api/backups/${id}/cancel`);
+      expect(again.status).toBe(409);
+      expect(again.body.error.message).toMatch(/already cancelled/);
+    } finally {
+      await a?.stop().catch(() => a?.kill());
       await b?.close();
       await lock.query("rollback").catch(() => {});
       await lock.end().catch(() => {});

@@ -1,8 +1,8 @@
 /**
  * PostgreSQL metadata (`DATABASE_URL=postgres://…`, a fresh database per test): the migrations and
  * data access work there, and two servers on one metadata database never run the same scheduled
- * run twice (the backup rows and pg-boss's jobs are counted), while both take part in the work; manual
- * backups go through the same queue and are claimed by exactly one server.
+ * run twice (the backup rows and pg-boss's jobs are counted), while both take part in the work; a
+ * run-now and manual backups go through the same queue and are claimed by exactly one server.
  */
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -102,6 +102,28 @@ describe("PostgreSQL metadata", () => {
     await Promise.all([a.settle(), b.settle()]);
     expect(await runsOf(a, schedules[0].id)).toHaveLength(3);
   }, 240_000);
+
+  it("run-now goes through pg-boss: a server with a free slot takes it, and the answer's id is the run's", async () => {
+    const projectId = (await a.admin.get("/api/projects")).body.items[0].id;
+    // Never due during the test: only the run-now runs.
+    const s = await addSchedule(a, { projectId, cron: "0 0 1 1 *", name: "yearly" });
+    const res = await a.admin.post(`/api/schedules/${s.id}/run`);
+    expect(res.status, res.text).toBe(202);
+    expect(res.body).toMatchObject({ scheduleId: s.id, reason: "manual", status: "running", backupId: null });
+    // While it waits in the queue or runs (a real backup takes seconds), another run-now is refused on either server.
+    expect((await b.admin.post(`/api/schedules/${s.id}/run`)).status).toBe(409);
+    await Promise.all([a.settle(), b.settle()]);
+    const runs = await runsOf(a, s.id);
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ id: res.body.id, dueAt: res.body.dueAt, reason: "manual", status: "completed" });
+    const servers = new Set([a.server.scheduling.scheduler.owner, b.server.scheduling.scheduler.owner]);
+    expect(servers.has((await a.server.services.store.scheduler.runs.byId(res.body.id))?.owner ?? "")).toBe(true);
+    const backups = (await backupsOf(a, projectId)).filter((r: { scheduleId: string }) => r.scheduleId === s.id);
+    expect(backups.map((r: { trigger: string; status: string }) => `${r.trigger} ${r.status}`)).toEqual(["schedule completed"]);
+    const jobs = (await queueJobs("scheduled-run")).filter((j) => j.singleton_key.startsWith(`${s.id}:`));
+    expect(jobs).toEqual([{ id: expect.any(String), singleton_key: `${s.id}:${res.body.dueAt}`, state: "completed" }]);
+    await a.admin.delete(`/api/schedules/${s.id}`);
+  });
 
   it("manual backups go through pg-boss: each is claimed and run by exactly one of the servers", async () => {
     const projectId = (await a.admin.get("/api/projects")).body.items[0].id;

@@ -145,6 +145,11 @@ export const backups = sqliteTable(
      */
     owner: text("owner"),
     heartbeatAt: ts("heartbeat_at"),
+    /**
+     * Set when a user cancels the backup while another server runs it: that server's heartbeat
+     * (jobs/recovery.ts, every JOB_HEARTBEAT_INTERVAL) sees it and aborts the job.
+     */
+    cancelRequestedAt: ts("cancel_requested_at"),
   },
   (t) => [
     index("backups_created_idx").on(t.createdAt, t.id),

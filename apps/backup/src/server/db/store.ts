@@ -155,8 +155,16 @@ export interface BackupRepository {
   claim(id: string, owner: string, at: Date): Promise<boolean>;
   /** Cancels a row still waiting in the queue (no owner yet); false when a server already took it. */
   cancelQueued(id: string, at: Date): Promise<boolean>;
-  /** Sign of life of every running row this server instance owns. */
-  heartbeat(owner: string, at: Date): Promise<void>;
+  /**
+   * Asks the server running the row (another one: its `owner`) to cancel it: true when the row was
+   * still running there, false when it already ended or is not owned yet.
+   */
+  requestCancel(id: string, at: Date): Promise<boolean>;
+  /**
+   * Sign of life of every running row this server instance owns; answers the ids of those rows on
+   * which a cancel was requested (another server's API took the cancel).
+   */
+  heartbeat(owner: string, at: Date): Promise<{ cancelRequested: string[] }>;
   destinations(backupId: string): Promise<BackupDestinationRecord[]>;
   destinationsOf(backupIds: string[]): Promise<BackupDestinationRecord[]>;
   updateDestination(id: string, patch: Partial<BackupDestinationRecord>): Promise<void>;

@@ -10,8 +10,12 @@
  * A scheduled run is sent with singletonKey `scheduleId:dueAt` and a job id derived from that key:
  * whichever server wins the due time (the compare-and-set on `next_run_at`), a second send of the
  * same due time is dropped by pg-boss, and the run row's unique (schedule, due time) stays the last
- * guard. Manual backups are sent with their backup id as job id; the worker then claims the row
- * (`owner` set where it is still null), so a job delivered twice still runs once.
+ * guard. A scheduler pass sends all its runs in one `insert` and asks which schedules still have a
+ * run in the queue in one query (round trips per pass do not grow with the number of schedules).
+ * A run-now (`POST /api/schedules/:id/run`) is a scheduled run too (reason `manual`, its run id
+ * chosen by the request), so any server with a free slot takes it. Manual backups are sent with
+ * their backup id as job id; the worker then claims the row (`owner` set where it is still null),
+ * so a job delivered twice still runs once.
  */
 import { createHash } from "node:crypto";
 import PgBoss from "pg-boss";
@@ -19,9 +23,11 @@ import type { Logger } from "pino";
 
 export interface ScheduledRunMessage {
   readonly scheduleId: string;
-  /** ISO time of the due time the sender claimed. */
+  /** ISO time of the due time the sender claimed (a run-now: the time of the request). */
   readonly dueAt: string;
-  readonly reason: "cron" | "catch_up";
+  readonly reason: "cron" | "catch_up" | "manual";
+  /** The run's id when the sender already answered it (a run-now's 202); otherwise the taker picks one. */
+  readonly runId?: string;
 }
 
 /** A job this server took: answered once it started, with a promise of its end. */
@@ -44,8 +50,13 @@ export interface JobQueue {
   sendBackup(backupId: string): Promise<void>;
   /** False when this due time was already sent (by this server or another one). */
   sendScheduledRun(message: ScheduledRunMessage): Promise<boolean>;
-  /** Whether a run of this schedule waits in the queue or is being run from it (any server). */
-  hasPendingRun(scheduleId: string): Promise<boolean>;
+  /**
+   * Sends a scheduler pass's runs at once (pg-boss: one insert; a due time already sent is dropped
+   * by its job id and singletonKey). In-process: each is handed over in turn.
+   */
+  sendScheduledRuns(messages: readonly ScheduledRunMessage[]): Promise<void>;
+  /** Which of these schedules have a run waiting in the queue or being run from it (any server); one query. */
+  pendingRuns(scheduleIds: readonly string[]): Promise<Set<string>>;
   /** Resolves when no job is waiting or running, here or (pg-boss) on any server (tests, benchmark). */
   idle(): Promise<void>;
   /** Stops taking new jobs (running ones go on: the job runner aborts them). */
@@ -75,9 +86,13 @@ export class InProcessQueue implements JobQueue {
     return true;
   }
 
+  async sendScheduledRuns(messages: readonly ScheduledRunMessage[]): Promise<void> {
+    for (const message of messages) await this.sendScheduledRun(message);
+  }
+
   /** Runs start at once here (their run row says whether they are still going). */
-  async hasPendingRun(): Promise<boolean> {
-    return false;
+  async pendingRuns(): Promise<Set<string>> {
+    return new Set();
   }
 
   async idle(): Promise<void> {
@@ -138,7 +153,7 @@ export class PgBossQueue implements JobQueue {
       max: Math.max(2, Math.min(options.concurrency + 2, 10)),
       // Cron is ours (croner, per schedule, with catch-up rules); pg-boss only carries the jobs.
       schedule: false,
-      // Finished jobs leave the live table after an hour (hasPendingRun scans its unfinished rows).
+      // Finished jobs leave the live table after an hour (pendingRuns scans its unfinished rows).
       archiveCompletedAfterSeconds: 3600,
     });
     this.boss.on("error", (error) => options.log.warn({ err: error }, "job queue (pg-boss) error"));
@@ -197,14 +212,33 @@ export class PgBossQueue implements JobQueue {
     return id !== null;
   }
 
-  async hasPendingRun(scheduleId: string): Promise<boolean> {
+  async sendScheduledRuns(messages: readonly ScheduledRunMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    // pg-boss's insert takes the queue's policy and options, and ON CONFLICT DO NOTHING drops a due
+    // time another server already sent (same derived job id); it does not say which were dropped.
+    await this.boss.insert(
+      messages.map((message) => {
+        const singletonKey = `${message.scheduleId}:${message.dueAt}`;
+        return {
+          name: JOB_QUEUE,
+          id: jobIdOf(singletonKey),
+          singletonKey,
+          data: { kind: "scheduled-run", ...message } satisfies Message,
+        };
+      }),
+    );
+    this.nudge();
+  }
+
+  async pendingRuns(scheduleIds: readonly string[]): Promise<Set<string>> {
+    if (scheduleIds.length === 0) return new Set();
     const { rows } = await this.boss
       .getDb()
       .executeSql(
-        `select 1 from pgboss.job where name = $1 and state < 'completed' and data->>'kind' = 'scheduled-run' and data->>'scheduleId' = $2 limit 1`,
-        [JOB_QUEUE, scheduleId],
+        `select distinct data->>'scheduleId' as id from pgboss.job where name = $1 and state < 'completed' and data->>'kind' = 'scheduled-run' and data->>'scheduleId' = any($2::text[])`,
+        [JOB_QUEUE, [...scheduleIds]],
       );
-    return rows.length > 0;
+    return new Set((rows as Array<{ id: string }>).map((r) => r.id));
   }
 
   async idle(): Promise<void> {
@@ -239,7 +273,12 @@ export class PgBossQueue implements JobQueue {
       const started =
         message.kind === "backup"
           ? await handlers.backup(message.backupId)
-          : await handlers.scheduledRun({ scheduleId: message.scheduleId, dueAt: message.dueAt, reason: message.reason });
+          : await handlers.scheduledRun({
+              scheduleId: message.scheduleId,
+              dueAt: message.dueAt,
+              reason: message.reason,
+              ...(message.runId ? { runId: message.runId } : {}),
+            });
       await started.done;
     })();
     this.inFlight.add(task);

@@ -11,7 +11,8 @@
  *   whose owner has been silent for `staleMs` (its heartbeat stopped: the process died). Another
  *   live server's running backup is left alone, and a queued row (no owner yet) waits for a worker.
  *   `watchInterrupted` repeats that check while the server runs, so a dead server's jobs are failed by
- *   a live one without waiting for a restart; it also writes this server's own heartbeat.
+ *   a live one without waiting for a restart; it also writes this server's own heartbeat, and aborts
+ *   the backups of this server on which another server's API recorded a cancel request.
  * At start, this server's browser-download work folders and unfinished uploads are emptied.
  */
 import { rm } from "node:fs/promises";
@@ -112,7 +113,11 @@ export function watchInterrupted(
   const beat = exclusive(
     async () => {
       const now = new Date();
-      await deps.store.backups.heartbeat(deps.instanceId, now);
+      const { cancelRequested } = await deps.store.backups.heartbeat(deps.instanceId, now);
+      // A user cancelled one of this server's backups through another server's API.
+      for (const id of cancelRequested) {
+        if (deps.jobs.cancel(id)) deps.log.info({ backupId: id }, "cancelled a backup on request from another server");
+      }
       await deps.store.restores.heartbeat(deps.instanceId, now);
     },
     (error) => deps.log.warn({ err: error }, "job heartbeat failed"),

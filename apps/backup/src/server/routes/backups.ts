@@ -18,6 +18,16 @@ const BackupDestination = z.object({
   error: z.string().nullable(),
 });
 
+const CancelAnswer = z
+  .object({
+    ok: z.literal(true),
+    cancelRequested: z.boolean().openapi({
+      description:
+        "true: another server (PostgreSQL metadata) runs the backup; the cancel is recorded on the row and that server aborts it at its next heartbeat (JOB_HEARTBEAT_INTERVAL). false: cancelled by this answer",
+    }),
+  })
+  .openapi("CancelAnswer");
+
 export const Backup = z
   .object({
     id: z.string(),
@@ -171,13 +181,14 @@ export function backupRoutes(app: OpenAPIHono<AppEnv>, s: Services): void {
       path: "/api/backups/{id}/cancel",
       tags: ["backups"],
       summary: "Abort a running backup; its parts are removed",
+      description: "Cancelled here, or (`cancelRequested: true`) requested from the server that runs it",
       request: { params: IdParam },
-      schema: Ok,
+      schema: CancelAnswer,
       extraErrors: { 409: "Not running" },
     }),
     async (c) => {
-      await s.backups.cancel(c.req.valid("param").id, actor(c));
-      return c.json({ ok: true as const }, 200);
+      const { requested } = await s.backups.cancel(c.req.valid("param").id, actor(c));
+      return c.json({ ok: true as const, cancelRequested: requested }, 200);
     },
   );
 

@@ -1,9 +1,10 @@
 /**
  * @module server/schedules/pg-repository
  * The scheduler's repositories on PostgreSQL, query for query the SQLite ones (sqlite-repository.ts).
- * The claims are single statements here too: UPDATE … WHERE next_run_at = $expected (row-locked, so
- * of two servers exactly one sees rowCount 1) and INSERT … ON CONFLICT DO NOTHING on the unique
- * (schedule_id, due_at) index.
+ * The claims are single statements here too, one per scheduler pass whatever the number of due
+ * schedules: UPDATE … FROM unnest(ids, expected, next) WHERE next_run_at = expected RETURNING id
+ * (rows locked FOR UPDATE SKIP LOCKED, so of two servers exactly one gets each row back) and a
+ * multi-row INSERT … ON CONFLICT DO NOTHING on the unique (schedule_id, due_at) index.
  */
 import { and, asc, desc, eq, gte, isNotNull, isNull, lte, min, sql } from "drizzle-orm";
 import type { NodePgDatabase } from "drizzle-orm/node-postgres";
@@ -53,12 +54,28 @@ export function pgSchedulerRepositories(db: NodePgDatabase<typeof schema>): Sche
           .then((x) => x[0]);
         return row?.at ? new Date(row.at) : undefined;
       },
-      async claimDue(id, expected, next) {
-        return db
-          .update(schedules)
-          .set({ nextRunAt: next })
-          .where(and(eq(schedules.id, id), eq(schedules.nextRunAt, expected)))
-          .then((x) => x.rowCount === 1);
+      async claimDue(claims) {
+        if (claims.length === 0) return new Set();
+        // Three array parameters, not three per schedule: one statement for any number of schedules.
+        // SKIP LOCKED: a row another server is claiming at this moment is its due time, not a wait
+        // (and two passes locking the same rows in different orders cannot deadlock). A row locked for
+        // another reason (a PATCH) stays due and the scheduler's next pass takes it at once.
+        const result = await db.execute<{ id: string }>(sql`
+          with v(id, expected, next) as (
+            select * from unnest(
+              ${sql.param(claims.map((c) => c.id))}::text[],
+              ${sql.param(claims.map((c) => c.expected.toISOString()))}::timestamptz[],
+              ${sql.param(claims.map((c) => c.next?.toISOString() ?? null))}::timestamptz[]
+            )
+          ), mine as (
+            select s.id from ${schedules} as s join v on v.id = s.id and s.next_run_at = v.expected
+            for update of s skip locked
+          )
+          update ${schedules} as s set next_run_at = v.next
+          from v join mine on mine.id = v.id
+          where s.id = v.id
+          returning s.id`);
+        return new Set(result.rows.map((r) => r.id));
       },
       async recordOutcome(id, o) {
         const patch: Record<string, unknown> = { lastRunAt: o.at, lastStatus: o.status, lastBackupId: o.backupId };
@@ -85,6 +102,15 @@ export function pgSchedulerRepositories(db: NodePgDatabase<typeof schema>): Sche
           .onConflictDoNothing()
           .then((x) => x.rowCount);
         return result === 1;
+      },
+      async claimMany(runs) {
+        if (runs.length === 0) return new Set();
+        const rows = await db
+          .insert(scheduleRuns)
+          .values([...runs])
+          .onConflictDoNothing()
+          .returning({ id: scheduleRuns.id });
+        return new Set(rows.map((r) => r.id));
       },
       async byId(id) {
         return db

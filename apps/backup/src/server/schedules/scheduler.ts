@@ -1,14 +1,17 @@
 /**
  * @module server/schedules/scheduler
  * The in-process scheduler. It sleeps until the earliest `next_run_at` (at most `pollMs`, so that
- * changes made by another server are seen), then for each due schedule:
- *  1. claims the due time: `next_run_at` moves to the next cron time after *now* by compare-and-set,
- *     so a run missed while the server was down is caught up once, not once per missed tick, and
- *     two servers on one metadata database never both win the same due time;
- *  2. skips (and records a `skipped` run) when the schedule's previous run is still going;
- *  3. sends the run to the job queue (jobs/queue.ts): with SQLite it starts here at once; with
- *     PostgreSQL metadata it goes through pg-boss with singletonKey `scheduleId:dueAt`, and whichever
- *     server has a free slot takes it;
+ * changes made by another server are seen), then takes every due schedule in one pass:
+ *  1. claims the due times: each `next_run_at` moves to the next cron time after *now* (computed here
+ *     with croner) by compare-and-set, all in one statement, so a run missed while the server was down
+ *     is caught up once, not once per missed tick, and two servers on one metadata database never both
+ *     win the same due time;
+ *  2. skips (and records a `skipped` run) when the schedule's previous run is still going: with
+ *     pg-boss, one query finds the claimed schedules that still have a run in the queue, and their
+ *     skipped runs are inserted in one statement;
+ *  3. sends the runs to the job queue (jobs/queue.ts): with SQLite each starts here at once; with
+ *     PostgreSQL metadata they go through pg-boss in one insert, singletonKey `scheduleId:dueAt`, and
+ *     whichever server has a free slot takes each;
  *  4. the server that takes it inserts the run (unique per schedule and due time) and starts one
  *     backup (trigger `schedule`) in its job runner, wrapped so that transient failures are retried
  *     with backoff inside the run, then retention and, every Nth time, a restore drill after a success.
@@ -206,34 +209,57 @@ export class Scheduler {
     this.cancelTimer = this.clock.setTimer(() => this.wake(), Math.max(0, Math.min(untilDue, poll, watchIn)));
   }
 
-  /** Claims every due schedule and sends its run to the job queue; answers how many it sent. */
-  async tick(): Promise<number> {
+  /**
+   * One pass: claims every due schedule, records the skipped ones and sends the others' runs to the
+   * job queue. Round trips do not grow with the number of due schedules on PostgreSQL: read the due
+   * schedules, claim them, ask the queue which still have a run, insert the skipped runs, insert the
+   * jobs. Answers how many runs it sent and skipped.
+   */
+  async tick(): Promise<{ sent: number; skipped: number }> {
     const now = this.clock.now();
-    let sent = 0;
-    for (const schedule of await this.deps.store.scheduler.schedules.due(now)) {
-      const dueAt = schedule.nextRunAt!;
-      const spec = { cron: schedule.cron, timezone: schedule.timezone };
-      let next: Date | null = null;
-      let afterDue: Date | null = null;
-      try {
-        next = nextRun(spec, now);
-        afterDue = nextRun(spec, dueAt);
-      } catch (error) {
-        this.deps.log.error({ err: error, schedule: schedule.id }, "a stored schedule no longer parses; it is paused");
+    const { schedules, runs } = this.deps.store.scheduler;
+    const due = (await schedules.due(now)).map((schedule) => this.dueRun(schedule, now));
+    if (due.length === 0) return { sent: 0, skipped: 0 };
+    const won = await schedules.claimDue(due.map((d) => ({ id: d.schedule.id, expected: d.dueAt, next: d.next })));
+    const claimed = due.filter((d) => won.has(d.schedule.id));
+    // A run of this schedule still waiting in the shared queue counts as still going: skipped and
+    // recorded now, not queued behind it (a backlog would only be skipped later, with a long delay).
+    const pending = await this.deps.queue.pendingRuns(claimed.map((d) => d.schedule.id));
+    const skipped = claimed.filter((d) => pending.has(d.schedule.id));
+    if (skipped.length > 0) {
+      const records = skipped.map((d) => this.skippedRun(this.runRecord(d.schedule.id, d.dueAt, d.reason, now)));
+      const inserted = await runs.claimMany(records);
+      const written = records.filter((r) => inserted.has(r.id));
+      if (written.length > 0) {
+        this.deps.log.warn(
+          { skipped: written.map((r) => ({ schedule: r.scheduleId, dueAt: r.dueAt })) },
+          `skipped ${written.length} scheduled run(s): the previous run is still going`,
+        );
       }
-      if (!(await this.deps.store.scheduler.schedules.claimDue(schedule.id, dueAt, next))) continue;
-      // Missed while the server was down (another tick came and went, or long overdue): one catch-up run.
-      const late = now.getTime() - dueAt.getTime() > 60_000 || (afterDue !== null && afterDue.getTime() <= now.getTime());
-      const reason = late ? "catch_up" : "cron";
-      // A run of this schedule still waiting in the shared queue counts as still going: skipped and
-      // recorded now, not queued behind it (a backlog would only be skipped later, with a long delay).
-      if (await this.deps.queue.hasPendingRun(schedule.id)) {
-        await this.startRun(schedule, dueAt, reason, { previousStillGoing: true });
-        continue;
-      }
-      if (await this.deps.queue.sendScheduledRun({ scheduleId: schedule.id, dueAt: dueAt.toISOString(), reason })) sent++;
     }
-    return sent;
+    const send = claimed.filter((d) => !pending.has(d.schedule.id));
+    await this.deps.queue.sendScheduledRuns(
+      send.map((d) => ({ scheduleId: d.schedule.id, dueAt: d.dueAt.toISOString(), reason: d.reason })),
+    );
+    return { sent: send.length, skipped: skipped.length };
+  }
+
+  /** The due time a pass claims for one schedule, its next time after now, and why it runs. */
+  private dueRun(schedule: ScheduleRecord, now: Date) {
+    const dueAt = schedule.nextRunAt!;
+    const spec = { cron: schedule.cron, timezone: schedule.timezone };
+    let next: Date | null = null;
+    let afterDue: Date | null = null;
+    try {
+      next = nextRun(spec, now);
+      afterDue = nextRun(spec, dueAt);
+    } catch (error) {
+      this.deps.log.error({ err: error, schedule: schedule.id }, "a stored schedule no longer parses; it is paused");
+    }
+    // Missed while the server was down (another tick came and went, or long overdue): one catch-up run.
+    const late = now.getTime() - dueAt.getTime() > 60_000 || (afterDue !== null && afterDue.getTime() <= now.getTime());
+    const reason: "cron" | "catch_up" = late ? "catch_up" : "cron";
+    return { schedule, dueAt, next, reason };
   }
 
   /** The job queue's handler: starts the run here; `done` once its end is written. */
@@ -245,21 +271,37 @@ export class Scheduler {
     const done = new Promise<void>((resolve) => {
       ended = resolve;
     });
-    const run = await this.startRun(schedule, new Date(message.dueAt), message.reason, { ended });
+    const run = await this.startRun(schedule, new Date(message.dueAt), message.reason, {
+      ended,
+      ...(message.runId ? { runId: message.runId } : {}),
+    });
     if (run?.status !== "running") ended();
     return { done };
   }
 
-  /** `POST /api/schedules/:id/run`. */
+  /**
+   * `POST /api/schedules/:id/run`. With SQLite the run starts here and its row is answered. With
+   * several servers (pg-boss) it goes through the queue like a scheduled run, so any server with a
+   * free slot takes it: the answer is the run as accepted (its id is the one the run row gets;
+   * `backupId` stays null until a server started it, see `GET /api/schedules/:id/runs`).
+   */
   async runNow(scheduleId: string, actor: Actor): Promise<ScheduleRunRecord> {
     const schedule = await this.deps.schedules.get(scheduleId);
-    if (await this.busy(schedule.id)) {
+    const { queue } = this.deps;
+    if ((await this.busy(schedule.id)) || (queue.shared && (await queue.pendingRuns([schedule.id])).size > 0)) {
       throw new ApiError("CONFLICT", "a run of this schedule is still going; wait for it or cancel its backup");
     }
     // A run-now is its own due time; two in the same millisecond get consecutive ones.
     let run: ScheduleRunRecord | undefined;
     for (let bump = 0; !run && bump < 1000; bump++) {
-      run = await this.startRun(schedule, new Date(this.clock.now().getTime() + bump), "manual");
+      const dueAt = new Date(this.clock.now().getTime() + bump);
+      if (!queue.shared) {
+        run = await this.startRun(schedule, dueAt, "manual");
+        continue;
+      }
+      const accepted = { ...this.runRecord(schedule.id, dueAt, "manual", this.clock.now()), owner: null, heartbeatAt: null };
+      const message = { scheduleId: schedule.id, dueAt: dueAt.toISOString(), reason: "manual", runId: accepted.id } as const;
+      if (await queue.sendScheduledRun(message)) run = accepted;
     }
     if (!run) throw new ApiError("CONFLICT", "a run of this schedule was just started");
     await this.deps.audit.record(actor, "schedule_run_requested", { type: "schedule", id: schedule.id }, { name: schedule.name });
@@ -274,18 +316,17 @@ export class Scheduler {
     return running.some((r) => now - (r.heartbeatAt ?? r.startedAt).getTime() < staleMs);
   }
 
-  private async startRun(
-    schedule: ScheduleRecord,
+  /** A run of this server starting now (`running`). */
+  private runRecord(
+    scheduleId: string,
     dueAt: Date,
     reason: ScheduleRunRecord["reason"],
-    options: { ended?: () => void; previousStillGoing?: boolean } = {},
-  ): Promise<ScheduleRunRecord | undefined> {
-    const { ended } = options;
-    const { store, log } = this.deps;
-    const now = this.clock.now();
-    const base: ScheduleRunRecord = {
-      id: randomUUID(),
-      scheduleId: schedule.id,
+    now: Date,
+    id?: string,
+  ): ScheduleRunRecord {
+    return {
+      id: id ?? randomUUID(),
+      scheduleId,
       dueAt,
       status: "running",
       reason,
@@ -298,13 +339,30 @@ export class Scheduler {
       startedAt: now,
       finishedAt: null,
     };
-    if (reason !== "manual" && (options.previousStillGoing || (await this.busy(schedule.id)))) {
-      const skipped: ScheduleRunRecord = {
-        ...base,
-        status: "skipped",
-        error: "skipped: the previous run of this schedule was still going",
-        finishedAt: now,
-      };
+  }
+
+  /** The record of a due time skipped because the schedule's previous run was still going. */
+  private skippedRun(base: ScheduleRunRecord): ScheduleRunRecord {
+    return {
+      ...base,
+      status: "skipped",
+      error: "skipped: the previous run of this schedule was still going",
+      finishedAt: base.startedAt,
+    };
+  }
+
+  private async startRun(
+    schedule: ScheduleRecord,
+    dueAt: Date,
+    reason: ScheduleRunRecord["reason"],
+    options: { ended?: () => void; runId?: string } = {},
+  ): Promise<ScheduleRunRecord | undefined> {
+    const { ended } = options;
+    const { store, log } = this.deps;
+    const now = this.clock.now();
+    const base = this.runRecord(schedule.id, dueAt, reason, now, options.runId);
+    if (reason !== "manual" && (await this.busy(schedule.id))) {
+      const skipped = this.skippedRun(base);
       if (await store.scheduler.runs.claim(skipped)) {
         log.warn({ schedule: schedule.id, dueAt }, "skipped a scheduled run: the previous one is still going");
         return skipped;

@@ -1,8 +1,9 @@
 /**
  * @module server/schedules/sqlite-repository
  * The scheduler's repositories on SQLite (Drizzle over better-sqlite3, the connection of
- * `db/sqlite/store.ts`). Claims are single statements: an UPDATE … WHERE next_run_at = ? and an
- * INSERT that the unique (schedule_id, due_at) index refuses the second time.
+ * `db/sqlite/store.ts`). Claims are compare-and-set: UPDATE … WHERE next_run_at = ? per schedule and
+ * INSERTs that the unique (schedule_id, due_at) index refuses the second time, a pass's batch in one
+ * transaction (one process, no round trips: a loop costs microseconds here).
  */
 import { and, asc, desc, eq, gte, isNotNull, isNull, lte, min, sql } from "drizzle-orm";
 import type { BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
@@ -48,14 +49,19 @@ export function sqliteSchedulerRepositories(db: BetterSQLite3Database<typeof sch
           .get();
         return row?.at ? new Date(row.at) : undefined;
       },
-      async claimDue(id, expected, next) {
-        return (
-          db
-            .update(schedules)
-            .set({ nextRunAt: next })
-            .where(and(eq(schedules.id, id), eq(schedules.nextRunAt, expected)))
-            .run().changes === 1
-        );
+      async claimDue(claims) {
+        return db.transaction((tx) => {
+          const won = new Set<string>();
+          for (const c of claims) {
+            const { changes } = tx
+              .update(schedules)
+              .set({ nextRunAt: c.next })
+              .where(and(eq(schedules.id, c.id), eq(schedules.nextRunAt, c.expected)))
+              .run();
+            if (changes === 1) won.add(c.id);
+          }
+          return won;
+        });
       },
       async recordOutcome(id, o) {
         const patch: Record<string, unknown> = { lastRunAt: o.at, lastStatus: o.status, lastBackupId: o.backupId };
@@ -74,6 +80,14 @@ export function sqliteSchedulerRepositories(db: BetterSQLite3Database<typeof sch
       async claim(run) {
         const result = db.insert(scheduleRuns).values(run).onConflictDoNothing().run();
         return result.changes === 1;
+      },
+      async claimMany(runs) {
+        return db.transaction((tx) => {
+          const won = new Set<string>();
+          for (const run of runs)
+            if (tx.insert(scheduleRuns).values(run).onConflictDoNothing().run().changes === 1) won.add(run.id);
+          return won;
+        });
       },
       async byId(id) {
         return db.select().from(scheduleRuns).where(eq(scheduleRuns.id, id)).get();

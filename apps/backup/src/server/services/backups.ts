@@ -251,6 +251,7 @@ export class BackupService {
       verifyError: null,
       owner: null,
       heartbeatAt: null,
+      cancelRequestedAt: null,
     };
     await store.backups.create(row, destinationRows);
     await this.deps.audit.record(
@@ -293,19 +294,35 @@ export class BackupService {
     return { kind: "backup", id, status: "cancelled" };
   }
 
-  async cancel(id: string, actor: Actor): Promise<void> {
+  /**
+   * Cancels here when this server runs (or holds) the job, or while it still waits in the shared
+   * queue. A backup that another server runs gets a cancel request on its row instead, which that
+   * server's heartbeat (JOB_HEARTBEAT_INTERVAL) sees and acts on: answers `requested: true` then.
+   */
+  async cancel(id: string, actor: Actor): Promise<{ requested: boolean }> {
+    const { store } = this.deps;
     const row = await this.get(id);
     if (FINAL_STATUSES.includes(row.status)) throw new ApiError("CONFLICT", `the backup is already ${row.status}`);
+    let requested = false;
     if (!this.deps.jobs.cancel(id)) {
       // Still waiting in the shared queue (no server took it yet): the worker that fetches it finds it cancelled.
-      if (!(await this.deps.store.backups.cancelQueued(id, new Date()))) {
-        throw new ApiError("CONFLICT", "the backup is running on another server; cancel it there");
-      }
-      for (const d of await this.deps.store.backups.destinations(id)) {
-        await this.deps.store.backups.updateDestination(d.id, { status: "cancelled" });
+      if (await store.backups.cancelQueued(id, new Date())) {
+        for (const d of await store.backups.destinations(id))
+          await store.backups.updateDestination(d.id, { status: "cancelled" });
+      } else if (await store.backups.requestCancel(id, new Date())) {
+        requested = true;
+      } else {
+        const now = await this.get(id);
+        throw new ApiError("CONFLICT", `the backup is already ${now.status}`);
       }
     }
-    await this.deps.audit.record(actor, "backup_cancelled", { type: "backup", id }, { project: row.projectName });
+    await this.deps.audit.record(
+      actor,
+      "backup_cancelled",
+      { type: "backup", id },
+      { project: row.projectName, ...(requested ? { requestedFrom: row.owner } : {}) },
+    );
+    return { requested };
   }
 
   /** Opens the destination of a completed per-destination row (the caller closes it). */

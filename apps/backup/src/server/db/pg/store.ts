@@ -6,7 +6,7 @@
  * under ../migrations/pg) run on open under an advisory lock.
  */
 import { fileURLToPath } from "node:url";
-import { and, desc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, isNotNull, isNull, lt, or, sql } from "drizzle-orm";
 import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
 import { migrate } from "drizzle-orm/node-postgres/migrator";
 import pg from "pg";
@@ -292,11 +292,20 @@ function createStore(db: Db, pool: pg.Pool): MetadataStore {
           .where(and(eq(backups.id, id), eq(backups.status, "pending"), isNull(backups.owner)))
           .then((r) => r.rowCount === 1);
       },
+      async requestCancel(id, at) {
+        return db
+          .update(backups)
+          .set({ cancelRequestedAt: at })
+          .where(and(eq(backups.id, id), isNotNull(backups.owner), inArray(backups.status, [...schema.RUNNING_BACKUP_STATUSES])))
+          .then((r) => r.rowCount === 1);
+      },
       async heartbeat(owner, at) {
-        await db
+        const rows = await db
           .update(backups)
           .set({ heartbeatAt: at })
-          .where(and(eq(backups.owner, owner), inArray(backups.status, [...schema.RUNNING_BACKUP_STATUSES])));
+          .where(and(eq(backups.owner, owner), inArray(backups.status, [...schema.RUNNING_BACKUP_STATUSES])))
+          .returning({ id: backups.id, cancelRequestedAt: backups.cancelRequestedAt });
+        return { cancelRequested: rows.filter((r) => r.cancelRequestedAt !== null).map((r) => r.id) };
       },
       async destinations(backupId) {
         return db.select().from(backupDestinations).where(eq(backupDestinations.backupId, backupId));

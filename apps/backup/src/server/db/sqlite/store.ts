@@ -8,7 +8,7 @@ import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
-import { and, desc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, isNotNull, isNull, lt, or, sql } from "drizzle-orm";
 import { type BetterSQLite3Database, drizzle } from "drizzle-orm/better-sqlite3";
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
 import { sqliteSchedulerRepositories } from "../../schedules/sqlite-repository.ts";
@@ -239,11 +239,25 @@ function createStore(db: Db, sqlite: Database.Database): MetadataStore {
             .run().changes === 1
         );
       },
+      async requestCancel(id, at) {
+        return (
+          db
+            .update(backups)
+            .set({ cancelRequestedAt: at })
+            .where(
+              and(eq(backups.id, id), isNotNull(backups.owner), inArray(backups.status, [...schema.RUNNING_BACKUP_STATUSES])),
+            )
+            .run().changes === 1
+        );
+      },
       async heartbeat(owner, at) {
-        db.update(backups)
+        const rows = db
+          .update(backups)
           .set({ heartbeatAt: at })
           .where(and(eq(backups.owner, owner), inArray(backups.status, [...schema.RUNNING_BACKUP_STATUSES])))
-          .run();
+          .returning({ id: backups.id, cancelRequestedAt: backups.cancelRequestedAt })
+          .all();
+        return { cancelRequested: rows.filter((r) => r.cancelRequestedAt !== null).map((r) => r.id) };
       },
       async destinations(backupId) {
         return db.select().from(backupDestinations).where(eq(backupDestinations.backupId, backupId)).all();

@@ -1,0 +1,1 @@
+ALTER TABLE `backups` ADD `cancel_requested_at` integer;
