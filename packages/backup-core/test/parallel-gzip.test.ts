@@ -119,8 +119,8 @@ describe("parallel gzip", { timeout: 180_000 }, () => {
   it("takes the thread count from the option, else STOWAGE_COMPRESS_THREADS, and refuses nonsense", async () => {
     expect(compressThreads(3, { STOWAGE_COMPRESS_THREADS: "1" })).toBe(3);
     expect(compressThreads(undefined, { STOWAGE_COMPRESS_THREADS: "1" })).toBe(1);
-    // Default: the available cores, at most 4 (memory: about 10–20 MB per thread).
-    expect(compressThreads(undefined, {})).toBe(Math.min(availableParallelism(), 4));
+    // Default: the available cores, at most 3 (memory: 4 threads reach 150 MB on a 1.1 GiB backup).
+    expect(compressThreads(undefined, {})).toBe(Math.min(availableParallelism(), 3));
     expect(compressThreads(8, {})).toBe(8);
     for (const bad of ["0", "-1", "two", "1.5", "65"]) {
       expect(() => compressThreads(undefined, { STOWAGE_COMPRESS_THREADS: bad })).toThrow(/STOWAGE_COMPRESS_THREADS/);

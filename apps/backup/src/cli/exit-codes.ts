@@ -32,7 +32,7 @@ Environment:
   PGPASSWORD            database password when the URL has none
   STOWAGE_PASSPHRASE    passphrase for encrypting (backup --encrypt) and decrypting
   STOWAGE_PG_BIN        folder holding pg_dump/pg_dumpall/psql of the right major version
-  STOWAGE_COMPRESS_THREADS  gzip worker threads for backups (default: one per core, at most 4)
+  STOWAGE_COMPRESS_THREADS  gzip worker threads for backups (default: one per core, at most 3)
   STOWAGE_DEBUG=1       print stack traces on errors
   S3_*, WEBDAV_*, NEXTCLOUD_*, GOOGLE_DRIVE_*, DEFAULT_STORAGE_TYPE, LOCAL_STORAGE_PATH: destination credentials
 `;

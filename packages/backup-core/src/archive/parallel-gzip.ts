@@ -41,11 +41,12 @@ export const COMPRESS_THREADS_ENV = "STOWAGE_COMPRESS_THREADS";
 const MAX_THREADS = 64;
 
 /**
- * The default is one thread per core but at most 4: measured peak RSS of a CLI backup (bundle) is
- * 96 MiB with 1 thread, 115 with 2, 131 with 4 (about 10–20 MB per extra thread), so 4 keep it
- * under 150 MB on any machine. More can be asked for explicitly.
+ * The default is one thread per core but at most 3: measured peak RSS of a CLI backup (bundle) of the
+ * 1.1 GiB bench database is 126 MiB with 2 threads, 137–140 with 3 and 145–154 with 4 (each thread
+ * is an isolate plus its blocks in flight, and the garbage buffers V8 lets accumulate before it
+ * collects), so 3 keep a backup under 150 MB on any machine. More can be asked for explicitly.
  */
-const DEFAULT_MAX_THREADS = 4;
+const DEFAULT_MAX_THREADS = 3;
 
 // Message protocol. To the worker: { id, buffer, length, level }. From it: { id, out, buffer } with
 // `buffer` the input given back for reuse, or { id, error }.
@@ -80,7 +81,7 @@ export function liveGzipWorkers(): number {
 export interface ParallelGzipOptions {
   /** zlib level 1–9; default 6. */
   readonly level?: number;
-  /** Worker threads; default `STOWAGE_COMPRESS_THREADS`, else the available cores (at most 4). */
+  /** Worker threads; default `STOWAGE_COMPRESS_THREADS`, else the available cores (at most 3). */
   readonly threads?: number;
   /** Where `STOWAGE_COMPRESS_THREADS` is read; default process.env. */
   readonly env?: NodeJS.ProcessEnv;
@@ -93,7 +94,7 @@ export interface ParallelGzipOptions {
 }
 
 /**
- * The thread count: an explicit option, else `STOWAGE_COMPRESS_THREADS`, else the available cores (at most 4).
+ * The thread count: an explicit option, else `STOWAGE_COMPRESS_THREADS`, else the available cores (at most 3).
  * Throws INVALID_OPTIONS for anything but a whole number from 1 to 64.
  */
 export function compressThreads(threads?: number, env: NodeJS.ProcessEnv = process.env): number {
