@@ -6,8 +6,14 @@
  * the token expired: the session is dropped and the app goes back to the sign-in page.
  *
  * The API keeps its own paths (no `/api` prefix): `/auth`, `/projects`, `/diagrams`, … (see
- * GET /openapi.json). Types here mirror the service's answers; hooks live in lib/queries.ts.
+ * GET /openapi.json). The row types (projects, diagrams, invitations, collaborators) are the service's
+ * own, from its repository modules; the other answers are typed here. Hooks live in lib/queries.ts.
  */
+// Row types from the service's own repository modules: `import type` is erased, so no server code reaches the bundle.
+import type { CollaboratorRow } from "../../../src/repo/collaborators.ts";
+import type { DiagramMeta, DiagramWithXml } from "../../../src/repo/diagrams.ts";
+import type { InvitationRow, ReceivedInvitation } from "../../../src/repo/invitations.ts";
+import type { ProjectRow } from "../../../src/repo/projects.ts";
 import { clearSession, currentToken } from "./session.ts";
 
 export class ApiError extends Error {
@@ -157,67 +163,25 @@ export interface AuthConfig {
   external_tokens: boolean;
 }
 
-export interface Project {
-  id: string;
-  profile_id: string;
-  name: string;
-  description: string | null;
-  settings: Record<string, unknown>;
-  metadata: Record<string, unknown>;
-  is_public: boolean;
-  deleted_at: string | null;
-  created_at: string;
-  updated_at: string;
-}
+/** A project as the service answers it. */
+export type Project = ProjectRow;
 
 /** A diagram as lists give it: metadata only, never the XML. */
-export interface DiagramMeta {
-  id: string;
-  project_id: string | null;
-  profile_id: string;
-  title: string;
-  thumbnail_url: string | null;
-  metadata: Record<string, unknown>;
-  version: number;
-  is_public: boolean;
-  xml_bytes: number;
-  deleted_at: string | null;
-  created_at: string;
-  updated_at: string;
-}
+export type { DiagramMeta };
 
 /** GET /diagrams/:id: the one read with the XML. */
-export interface Diagram extends DiagramMeta {
-  bpmn_xml: string;
-}
+export type Diagram = DiagramWithXml;
 
-export interface Collaborator {
-  user_id: string;
-  email: string | null;
+/** The service's collaborator row, with its role as the service only ever writes it. */
+export interface Collaborator extends Omit<CollaboratorRow, "role"> {
   role: Role;
-  created_at: string;
-  updated_at: string;
 }
 
 /** A pending invitation as the project's owners see it. */
-export interface Invitation {
-  id: string;
-  project_id: string;
-  email: string | null;
-  user_id: string | null;
-  role: Role;
-  created_at: string;
-  updated_at: string;
-}
+export type Invitation = InvitationRow;
 
 /** An invitation addressed to the caller (GET /invitations). */
-export interface ReceivedInvitation {
-  id: string;
-  role: Role;
-  project: { id: string; name: string };
-  invited_by: { display_name: string | null; email: string | null } | null;
-  created_at: string;
-}
+export type { ReceivedInvitation };
 
 export interface Attachment {
   id: string;

@@ -5,27 +5,16 @@
  * the shell's invalidation of `["diagrams"]` after any change reaches them too.
  */
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+// The service's own types (`import type` is erased: no server code in the bundle).
+import type { SavedVersion, VersionMeta } from "../../../src/repo/versions.ts";
 import { ApiError, api, apiFetch, withQuery } from "./api.ts";
 
-export interface SavedVersion {
-  diagram_id: string;
-  version: number;
-  updated_at: string;
-}
+export type { SavedVersion, VersionMeta };
 
 export interface Draft {
   bpmn_xml: string;
   base_version: number | null;
   saved_at: string;
-}
-
-export interface VersionMeta {
-  version: number;
-  author_id: string | null;
-  message: string | null;
-  metadata: Record<string, unknown>;
-  xml_bytes: number;
-  created_at: string;
 }
 
 export interface Version extends VersionMeta {
