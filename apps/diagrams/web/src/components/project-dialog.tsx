@@ -2,8 +2,8 @@ import { FolderPlus } from "lucide-react";
 import { type FormEvent, useState } from "react";
 import { useNavigate } from "react-router-dom";
 import { toast } from "sonner";
-import { messageOf } from "../lib/api.ts";
 import { useCreateProject } from "../lib/queries.ts";
+import { ProjectFields } from "./project-fields.tsx";
 import {
   Button,
   Dialog,
@@ -13,10 +13,6 @@ import {
   DialogHeader,
   DialogTitle,
   DialogTrigger,
-  Field,
-  FormError,
-  Input,
-  Textarea,
 } from "./ui.ts";
 
 /** "New project": name and description; opens the new project when created. */
@@ -61,21 +57,14 @@ export function NewProjectDialog() {
             <DialogTitle>New project</DialogTitle>
             <DialogDescription>A project holds diagrams and files you can share with others.</DialogDescription>
           </DialogHeader>
-          <FormError error={create.error ? messageOf(create.error) : null} />
-          <Field label="Project name">
-            {(p) => <Input {...p} required maxLength={255} value={name} onChange={(e) => setName(e.target.value)} />}
-          </Field>
-          <Field label="Description" help="Optional.">
-            {(p) => (
-              <Textarea
-                {...p}
-                rows={3}
-                className="font-sans text-sm"
-                value={description}
-                onChange={(e) => setDescription(e.target.value)}
-              />
-            )}
-          </Field>
+          <ProjectFields
+            name={name}
+            description={description}
+            onNameChange={setName}
+            onDescriptionChange={setDescription}
+            error={create.error}
+            descriptionHelp="Optional."
+          />
           <DialogFooter>
             <Button type="submit" pending={create.isPending} disabled={!name.trim()}>
               Create project

@@ -10,6 +10,7 @@ import { type FormEvent, useEffect, useId, useRef, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router-dom";
 import { toast } from "sonner";
 import { EmptyState, ErrorState, Loading, PageContainer, PageHeader, Skeleton } from "../components/layout.tsx";
+import { ProjectFields } from "../components/project-fields.tsx";
 import {
   Badge,
   Button,
@@ -29,7 +30,6 @@ import {
   SelectTrigger,
   SelectValue,
   Switch,
-  Textarea,
 } from "../components/ui.ts";
 import { messageOf, type Project, type Role } from "../lib/api.ts";
 import { formatBytes, formatDateTime, timeAgo } from "../lib/format.ts";
@@ -73,21 +73,13 @@ function GeneralCard({ project }: { project: Project }) {
       </CardHeader>
       <CardContent>
         <form className="grid gap-4" onSubmit={submit}>
-          <FormError error={update.error ? messageOf(update.error) : null} />
-          <Field label="Project name">
-            {(p) => <Input {...p} required maxLength={255} value={name} onChange={(e) => setName(e.target.value)} />}
-          </Field>
-          <Field label="Description">
-            {(p) => (
-              <Textarea
-                {...p}
-                rows={3}
-                className="font-sans text-sm"
-                value={description}
-                onChange={(e) => setDescription(e.target.value)}
-              />
-            )}
-          </Field>
+          <ProjectFields
+            name={name}
+            description={description}
+            onNameChange={setName}
+            onDescriptionChange={setDescription}
+            error={update.error}
+          />
           <div>
             <Button type="submit" pending={update.isPending} disabled={!dirty || !name.trim()}>
               Save changes
