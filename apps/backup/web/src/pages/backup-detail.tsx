@@ -1,21 +1,20 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { ArrowLeft, Download, RotateCcw, ShieldCheck, Trash2, TriangleAlert } from "lucide-react";
-import { type FormEvent, useState } from "react";
+import { useState } from "react";
 import { Link, useNavigate, useParams } from "react-router-dom";
 import { toast } from "sonner";
 import { startDownload, useBackup } from "../components/backup-progress.tsx";
 import { ConfirmDialog } from "../components/confirm.tsx";
 import { ErrorState, PageHeader, Skeleton } from "../components/layout.tsx";
-import { RestoreProgress, TargetDatabaseField } from "../components/restore-progress.tsx";
+import { RestoreDialog } from "../components/restore-dialog.tsx";
+import { TargetDatabaseField } from "../components/restore-progress.tsx";
 import { isRunning, StatusBadge } from "../components/status.tsx";
 import { Button } from "../components/ui/button.tsx";
 import { Card, CardContent, CardHeader, CardTitle } from "../components/ui/card.tsx";
 import { Checkbox } from "../components/ui/checkbox.tsx";
-import { Dialog, DialogContent, DialogDescription, DialogHeader, DialogTitle } from "../components/ui/dialog.tsx";
-import { FormError } from "../components/ui/field.tsx";
 import { Label } from "../components/ui/label.tsx";
 import { Table, TBody, Td, THead, Th, Tr } from "../components/ui/table.tsx";
-import { api, fieldError, formError, messageOf } from "../lib/api.ts";
+import { api, fieldError, messageOf } from "../lib/api.ts";
 import { BACKUP_TYPE_LABELS, formatBytes, formatDateTime, formatDuration } from "../lib/format.ts";
 import { useIsAdmin } from "../lib/session.ts";
 import type { Backup, Manifest } from "../lib/types.ts";
@@ -33,48 +32,37 @@ function parseManifest(m: Backup["manifest"] | string | undefined): Manifest | n
   return m;
 }
 
-function RestoreDialog({ backup }: { backup: Backup }) {
-  const [open, setOpen] = useState(false);
+function RestoreBackupDialog({ backup }: { backup: Backup }) {
   const [target, setTarget] = useState("");
   const [clean, setClean] = useState(false);
-  const [restoreId, setRestoreId] = useState<string | null>(null);
-  const start = useMutation({
-    mutationFn: () =>
-      api.post<{ restoreId?: string; id?: string }>(`/api/backups/${backup.id}/restore`, { targetDatabaseUrl: target, clean }),
-    onSuccess: (body) => {
-      setRestoreId(body.restoreId ?? body.id ?? null);
-      toast.success("Restore started");
-    },
-  });
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    start.mutate();
-  };
   return (
-    <Dialog
-      open={open}
-      onOpenChange={(o) => {
-        setOpen(o);
-        if (!o) {
-          start.reset();
-          setRestoreId(null);
-        }
+    <RestoreDialog
+      trigger={(open) => (
+        <Button variant="outline" onClick={open} disabled={backup.status !== "completed"}>
+          <RotateCcw aria-hidden />
+          Restore
+        </Button>
+      )}
+      title="Restore this backup"
+      description={
+        <>
+          {backup.projectName}, {formatDateTime(backup.startedAt ?? backup.createdAt)}. The restore runs in one transaction: if it
+          fails, the target stays as it was.
+        </>
+      }
+      start={async () => {
+        const body = await api.post<{ restoreId?: string; id?: string }>(`/api/backups/${backup.id}/restore`, {
+          targetDatabaseUrl: target,
+          clean,
+        });
+        return body.restoreId ?? body.id ?? null;
       }}
+      fields={["targetDatabaseUrl", "clean"]}
+      destructive={clean}
     >
-      <Button variant="outline" onClick={() => setOpen(true)} disabled={backup.status !== "completed"}>
-        <RotateCcw aria-hidden />
-        Restore
-      </Button>
-      <DialogContent>
-        <DialogHeader>
-          <DialogTitle>Restore this backup</DialogTitle>
-          <DialogDescription>
-            {backup.projectName}, {formatDateTime(backup.startedAt ?? backup.createdAt)}. The restore runs in one transaction: if
-            it fails, the target stays as it was.
-          </DialogDescription>
-        </DialogHeader>
-        <form onSubmit={submit} className="grid gap-4" noValidate>
-          <TargetDatabaseField value={target} onChange={setTarget} error={fieldError(start.error, "targetDatabaseUrl")} />
+      {(error) => (
+        <>
+          <TargetDatabaseField value={target} onChange={setTarget} error={fieldError(error, "targetDatabaseUrl")} />
           <div className="grid gap-2">
             <div className="flex items-center gap-2">
               <Checkbox id="restore-clean" checked={clean} onCheckedChange={(c) => setClean(c === true)} />
@@ -92,20 +80,9 @@ function RestoreDialog({ backup }: { backup: Backup }) {
               </p>
             )}
           </div>
-          <FormError error={formError(start.error, ["targetDatabaseUrl", "clean"])} />
-          {restoreId ? <RestoreProgress restoreId={restoreId} /> : null}
-          <div className="flex flex-col-reverse gap-2 sm:flex-row sm:justify-end">
-            <Button type="button" variant="outline" onClick={() => setOpen(false)}>
-              Close
-            </Button>
-            <Button type="submit" variant={clean ? "destructive" : "default"} pending={start.isPending} disabled={!!restoreId}>
-              {start.isPending ? null : <RotateCcw aria-hidden />}
-              Start restore
-            </Button>
-          </div>
-        </form>
-      </DialogContent>
-    </Dialog>
+        </>
+      )}
+    </RestoreDialog>
   );
 }
 
@@ -172,7 +149,7 @@ export function BackupDetailPage() {
                   Download
                 </Button>
               ) : null}
-              <RestoreDialog backup={b} />
+              <RestoreBackupDialog backup={b} />
               <ConfirmDialog
                 title="Delete this backup?"
                 description={

@@ -1,17 +1,16 @@
-import { useMutation, useQuery } from "@tanstack/react-query";
+import { useQuery } from "@tanstack/react-query";
 import { History, RotateCcw } from "lucide-react";
-import { type FormEvent, useState } from "react";
-import { toast } from "sonner";
-import { RestoreProgress, TargetDatabaseField } from "../components/restore-progress.tsx";
+import { useState } from "react";
+import { RestoreDialog } from "../components/restore-dialog.tsx";
+import { TargetDatabaseField } from "../components/restore-progress.tsx";
 import { Badge } from "../components/ui/badge.tsx";
 import { Button } from "../components/ui/button.tsx";
 import { Checkbox } from "../components/ui/checkbox.tsx";
-import { Dialog, DialogContent, DialogDescription, DialogHeader, DialogTitle } from "../components/ui/dialog.tsx";
-import { Field, FormError } from "../components/ui/field.tsx";
+import { Field } from "../components/ui/field.tsx";
 import { Input } from "../components/ui/input.tsx";
 import { Label } from "../components/ui/label.tsx";
 import { Table, TBody, Td, THead, Th, Tr } from "../components/ui/table.tsx";
-import { api, fieldError, formError } from "../lib/api.ts";
+import { api, fieldError } from "../lib/api.ts";
 import { useIsAdmin } from "../lib/session.ts";
 import type { PointInTimeArchive } from "../lib/types.ts";
 
@@ -21,68 +20,50 @@ type Window = PointInTimeArchive["windows"][number];
 const utc = (iso: string) => iso.replace("T", " ").replace(/Z$/, " UTC");
 
 function RestoreToTimeDialog({ archive, window }: { archive: PointInTimeArchive; window: Window }) {
-  const [open, setOpen] = useState(false);
   const [toTime, setToTime] = useState(window.to);
   const [target, setTarget] = useState("");
   const [passphrase, setPassphrase] = useState("");
   const [clean, setClean] = useState(false);
-  const [restoreId, setRestoreId] = useState<string | null>(null);
-  const start = useMutation({
-    mutationFn: () =>
-      api.post<{ restoreId: string }>("/api/point-in-time/restore", {
-        destinationId: archive.destinationId,
-        name: archive.name,
-        toTime,
-        targetDatabaseUrl: target,
-        clean,
-        ...(passphrase ? { passphrase } : {}),
-      }),
-    onSuccess: (body) => {
-      setRestoreId(body.restoreId);
-      toast.success("Restore started");
-    },
-  });
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    start.mutate();
-  };
   return (
-    <Dialog
-      open={open}
-      onOpenChange={(o) => {
-        setOpen(o);
-        if (!o) {
-          start.reset();
-          setRestoreId(null);
-        }
+    <RestoreDialog
+      trigger={(open) => (
+        <Button variant="outline" size="sm" onClick={open}>
+          <RotateCcw aria-hidden />
+          Restore to a time
+        </Button>
+      )}
+      title={`Restore ${archive.name} to a time`}
+      description={
+        <>
+          From {utc(window.from)} to {utc(window.to)}. The newest base before the time is restored, then every change committed up
+          to it, in one transaction: if anything fails, the target stays as it was.
+        </>
+      }
+      start={async () => {
+        const body = await api.post<{ restoreId: string }>("/api/point-in-time/restore", {
+          destinationId: archive.destinationId,
+          name: archive.name,
+          toTime,
+          targetDatabaseUrl: target,
+          clean,
+          ...(passphrase ? { passphrase } : {}),
+        });
+        return body.restoreId;
       }}
+      fields={["toTime", "targetDatabaseUrl", "passphrase"]}
+      destructive={clean}
     >
-      <Button variant="outline" size="sm" onClick={() => setOpen(true)}>
-        <RotateCcw aria-hidden />
-        Restore to a time
-      </Button>
-      <DialogContent>
-        <DialogHeader>
-          <DialogTitle>Restore {archive.name} to a time</DialogTitle>
-          <DialogDescription>
-            From {utc(window.from)} to {utc(window.to)}. The newest base before the time is restored, then every change committed
-            up to it, in one transaction: if anything fails, the target stays as it was.
-          </DialogDescription>
-        </DialogHeader>
-        <form onSubmit={submit} className="grid gap-4" noValidate>
+      {(error) => (
+        <>
           <Field
             label="Restore to"
             help="An ISO 8601 time with its zone (2026-11-28T10:15:00Z), or latest."
-            error={fieldError(start.error, "toTime")}
+            error={fieldError(error, "toTime")}
           >
             {(p) => <Input {...p} spellCheck={false} required value={toTime} onChange={(e) => setToTime(e.target.value)} />}
           </Field>
-          <TargetDatabaseField value={target} onChange={setTarget} error={fieldError(start.error, "targetDatabaseUrl")} />
-          <Field
-            label="Passphrase"
-            help="Only if the archive is encrypted with one."
-            error={fieldError(start.error, "passphrase")}
-          >
+          <TargetDatabaseField value={target} onChange={setTarget} error={fieldError(error, "targetDatabaseUrl")} />
+          <Field label="Passphrase" help="Only if the archive is encrypted with one." error={fieldError(error, "passphrase")}>
             {(p) => (
               <Input
                 {...p}
@@ -97,20 +78,9 @@ function RestoreToTimeDialog({ archive, window }: { archive: PointInTimeArchive;
             <Checkbox id="pitr-clean" checked={clean} onCheckedChange={(c) => setClean(c === true)} />
             <Label htmlFor="pitr-clean">Clean first (drop the target's objects of this archive first)</Label>
           </div>
-          <FormError error={formError(start.error, ["toTime", "targetDatabaseUrl", "passphrase"])} />
-          {restoreId ? <RestoreProgress restoreId={restoreId} /> : null}
-          <div className="flex flex-col-reverse gap-2 sm:flex-row sm:justify-end">
-            <Button type="button" variant="outline" onClick={() => setOpen(false)}>
-              Close
-            </Button>
-            <Button type="submit" variant={clean ? "destructive" : "default"} pending={start.isPending} disabled={!!restoreId}>
-              {start.isPending ? null : <RotateCcw aria-hidden />}
-              Start restore
-            </Button>
-          </div>
-        </form>
-      </DialogContent>
-    </Dialog>
+        </>
+      )}
+    </RestoreDialog>
   );
 }
 
