@@ -9,18 +9,18 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import pg from "pg";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type AxeFinding,
+  callApi,
   capture,
   type DiagramServer,
   FIXTURES,
-  launchChromium,
-  newContext,
+  poll,
   signUp,
-  startDiagramServer,
-  tokenOf,
+  startTwoSessions,
+  watch,
 } from "./support.ts";
 
 const PASSWORD = "correct horse battery staple";
@@ -29,29 +29,21 @@ const BOB = "bob.viewer@example.test";
 const TASKS = '.djs-element.djs-shape[data-element-id^="Activity_"]';
 
 let server: DiagramServer;
-let browser: Browser;
 let aliceContext: BrowserContext;
-let bobContext: BrowserContext;
 let alice: Page;
 let bob: Page;
+let close: () => Promise<void>;
 let diagramId: string;
 const findings: AxeFinding[] = [];
 const pageErrors: string[] = [];
 
-const poll = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 60_000, interval: 250 });
-
-async function api<T>(page: Page, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${server.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${await tokenOf(page)}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
-}
-
 async function diagramVersion(): Promise<{ version: number; bpmn_xml: string }> {
-  const { body } = await api<{ diagram: { version: number; bpmn_xml: string } }>(alice, "GET", `/diagrams/${diagramId}`);
+  const { body } = await callApi<{ diagram: { version: number; bpmn_xml: string } }>(
+    server,
+    alice,
+    "GET",
+    `/diagrams/${diagramId}`,
+  );
   return body.diagram;
 }
 
@@ -83,19 +75,8 @@ async function save(page: Page, message: string): Promise<void> {
   await poll(() => page.getByRole("status").filter({ hasText: "All changes saved" }).count()).toBe(1);
 }
 
-function watch(page: Page, who: string) {
-  page.on("pageerror", (e) => pageErrors.push(`${who}: ${e.message}`));
-}
-
 beforeAll(async () => {
-  server = await startDiagramServer();
-  browser = await launchChromium();
-  aliceContext = await newContext(browser, server.url);
-  bobContext = await newContext(browser, server.url);
-  alice = await aliceContext.newPage();
-  bob = await bobContext.newPage();
-  watch(alice, "alice");
-  watch(bob, "bob");
+  ({ server, aliceContext, alice, bob, close } = await startTwoSessions((page, who) => watch(page, who, pageErrors)));
   await signUp(alice, ALICE, PASSWORD);
   await signUp(bob, BOB, PASSWORD);
   // PNG, SVG and PDF exports are a paid plan's (FREE exports XML only).
@@ -106,27 +87,25 @@ beforeAll(async () => {
   } finally {
     await client.end();
   }
-  const project = await api<{ project: { id: string } }>(alice, "POST", "/projects", { name: "Claims" });
+  const project = await callApi<{ project: { id: string } }>(server, alice, "POST", "/projects", { name: "Claims" });
   expect(project.status).toBe(201);
-  const created = await api<{ diagram: { id: string } }>(alice, "POST", "/diagrams", {
+  const created = await callApi<{ diagram: { id: string } }>(server, alice, "POST", "/diagrams", {
     title: "Claim intake",
     project_id: project.body.project.id,
   });
   expect(created.status).toBe(201);
   diagramId = created.body.diagram.id;
-  const invited = await api(alice, "POST", `/projects/${project.body.project.id}/collaborators`, { email: BOB, role: "viewer" });
+  const invited = await callApi(server, alice, "POST", `/projects/${project.body.project.id}/collaborators`, {
+    email: BOB,
+    role: "viewer",
+  });
   expect(invited.status).toBe(201);
-  const received = await api<{ items: { id: string }[] }>(bob, "GET", "/invitations");
-  const accepted = await api(bob, "POST", `/invitations/${received.body.items[0]!.id}/accept`);
+  const received = await callApi<{ items: { id: string }[] }>(server, bob, "GET", "/invitations");
+  const accepted = await callApi(server, bob, "POST", `/invitations/${received.body.items[0]!.id}/accept`);
   expect(accepted.status).toBeLessThan(300);
 }, 300_000);
 
-afterAll(async () => {
-  await aliceContext?.close().catch(() => {});
-  await bobContext?.close().catch(() => {});
-  await browser?.close().catch(() => {});
-  await server?.stop();
-});
+afterAll(() => close?.());
 
 describe("diagram web app: modeler, history, export, import", { timeout: 300_000 }, () => {
   it("models a diagram: a task from the palette, saved twice with messages", async () => {
@@ -161,7 +140,7 @@ describe("diagram web app: modeler, history, export, import", { timeout: 300_000
   });
 
   it("restores v1 as a new version", async () => {
-    const v1 = await api<{ version: { bpmn_xml: string } }>(alice, "GET", `/diagrams/${diagramId}/versions/1`);
+    const v1 = await callApi<{ version: { bpmn_xml: string } }>(server, alice, "GET", `/diagrams/${diagramId}/versions/1`);
     await alice.getByRole("button", { name: "Restore version 1" }).click();
     await alice.getByRole("button", { name: "Restore as new version" }).click();
     await alice.waitForURL(new RegExp(`/d/${diagramId}$`));
@@ -187,7 +166,7 @@ describe("diagram web app: modeler, history, export, import", { timeout: 300_000
     await expect(bob.getByRole("button", { name: "Save", exact: true }).count()).resolves.toBe(0);
     await expect(bob.locator(".djs-palette").count()).resolves.toBe(0);
     // The service refuses too, whatever the screen shows.
-    const attempt = await api(bob, "PUT", `/diagrams/${diagramId}/content`, {
+    const attempt = await callApi(server, bob, "PUT", `/diagrams/${diagramId}/content`, {
       bpmn_xml: (await diagramVersion()).bpmn_xml,
       base_version: 4,
     });
@@ -198,7 +177,7 @@ describe("diagram web app: modeler, history, export, import", { timeout: 300_000
 
   it("resolves a conflicting save from another tab without losing either side", async () => {
     const other = await aliceContext.newPage();
-    watch(other, "alice (second tab)");
+    watch(other, "alice (second tab)", pageErrors);
     try {
       await openModeler(alice);
       await openModeler(other);
@@ -217,9 +196,9 @@ describe("diagram web app: modeler, history, export, import", { timeout: 300_000
       await dialog.getByRole("button", { name: "Save mine as a new version" }).click();
       await poll(async () => (await diagramVersion()).version).toBe(6);
       // Theirs stays in history as v5; mine is v6 on top of it.
-      const v5 = await api<{ version: { bpmn_xml: string } }>(alice, "GET", `/diagrams/${diagramId}/versions/5`);
+      const v5 = await callApi<{ version: { bpmn_xml: string } }>(server, alice, "GET", `/diagrams/${diagramId}/versions/5`);
       expect(v5.body.version.bpmn_xml).toBe(theirs);
-      const v6 = await api<{ version: { message: string } }>(alice, "GET", `/diagrams/${diagramId}/versions/6`);
+      const v6 = await callApi<{ version: { message: string } }>(server, alice, "GET", `/diagrams/${diagramId}/versions/6`);
       expect(v6.body.version.message).toBe("Mine, on top");
     } finally {
       await other.close();

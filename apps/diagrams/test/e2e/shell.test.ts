@@ -13,14 +13,16 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type AxeFinding,
+  api,
   capture,
   type DiagramServer,
-  launchChromium,
   newContext,
+  poll,
   signIn,
   signUp,
   startDiagramServer,
-  tokenOf,
+  startTwoSessions,
+  watch,
 } from "./support.ts";
 
 const PASSWORD = "correct horse battery staple";
@@ -29,52 +31,20 @@ const BOB = "bob@example.test";
 
 let server: DiagramServer;
 let browser: Browser;
-let aliceContext: BrowserContext;
-let bobContext: BrowserContext;
 let alice: Page;
 let bob: Page;
+let close: () => Promise<void>;
 let projectId: string;
 const findings: AxeFinding[] = [];
 const consoleErrors: string[] = [];
 
-/** expect.poll with room for a busy machine (vitest's default gives up after 1 s). */
-const poll = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 60_000, interval: 250 });
-
-async function api<T>(page: Page, method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${server.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${await tokenOf(page)}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-  return (res.status === 204 ? undefined : await res.json()) as T;
-}
-
-function watch(page: Page, who: string) {
-  page.on("console", (m) => {
-    // The browser logs every non-2xx fetch; the API's own errors are asserted where they are expected.
-    if (m.type() === "error" && !/Failed to load resource/.test(m.text())) consoleErrors.push(`${who}: ${m.text()}`);
-  });
-  page.on("pageerror", (e) => consoleErrors.push(`${who}: ${e.message}`));
-}
-
 beforeAll(async () => {
-  server = await startDiagramServer();
-  browser = await launchChromium();
-  aliceContext = await newContext(browser, server.url);
-  bobContext = await newContext(browser, server.url);
-  alice = await aliceContext.newPage();
-  bob = await bobContext.newPage();
-  watch(alice, "alice");
-  watch(bob, "bob");
+  ({ server, browser, alice, bob, close } = await startTwoSessions((page, who) =>
+    watch(page, who, consoleErrors, { consoleErrors: true }),
+  ));
 }, 300_000);
 
-afterAll(async () => {
-  await aliceContext?.close().catch(() => {});
-  await bobContext?.close().catch(() => {});
-  await browser?.close().catch(() => {});
-  await server?.stop();
-});
+afterAll(() => close?.());
 
 describe("diagram web app: shell screens", { timeout: 300_000 }, () => {
   it("sends a signed-out visitor to sign in, and shows the API's message for a wrong password", async () => {
@@ -119,10 +89,10 @@ describe("diagram web app: shell screens", { timeout: 300_000 }, () => {
     await alice.getByRole("heading", { level: 1, name: "Order handling" }).waitFor();
     projectId = /\/p\/([0-9a-f-]{36})$/.exec(alice.url())![1]!;
     for (const title of ["Order intake", "Credit check", "Shipping"]) {
-      await api(alice, "POST", "/diagrams", { title, project_id: projectId });
+      await api(server, alice, "POST", "/diagrams", { title, project_id: projectId });
     }
-    await api(alice, "POST", "/diagrams", { title: "Quick sketch" });
-    await api(alice, "POST", "/diagrams", { title: "Meeting notes flow" });
+    await api(server, alice, "POST", "/diagrams", { title: "Quick sketch" });
+    await api(server, alice, "POST", "/diagrams", { title: "Meeting notes flow" });
     await alice.reload();
     const list = alice.getByRole("list", { name: "diagrams" });
     await poll(() => list.getByRole("listitem").count()).toBe(3);
@@ -193,7 +163,7 @@ describe("diagram web app: shell screens", { timeout: 300_000 }, () => {
     await alice.getByRole("switch", { name: "Public project" }).click();
     const link = alice.getByRole("textbox", { name: "Link to share" });
     await poll(() => link.inputValue()).toBe(`${server.url}/p/${projectId}`);
-    const project = await api<{ project: { is_public: boolean } }>(alice, "GET", `/projects/${projectId}`);
+    const project = await api<{ project: { is_public: boolean } }>(server, alice, "GET", `/projects/${projectId}`);
     expect(project.project.is_public).toBe(true);
   });
 
@@ -209,7 +179,7 @@ describe("diagram web app: shell screens", { timeout: 300_000 }, () => {
     await alice.waitForURL((url) => /\/p\/[0-9a-f-]{36}$/.test(url.pathname) && !url.pathname.endsWith(projectId));
     await alice.getByRole("heading", { level: 1, name: "Order handling" }).waitFor();
     await poll(() => alice.getByRole("list", { name: "diagrams" }).getByRole("listitem").count()).toBe(3);
-    const owned = await api<{ items: { name: string }[] }>(alice, "GET", "/projects");
+    const owned = await api<{ items: { name: string }[] }>(server, alice, "GET", "/projects");
     expect(owned.items.map((p) => p.name)).toEqual(["Order handling", "Order handling"]);
   });
 
@@ -248,7 +218,7 @@ describe("diagram web app: shell screens", { timeout: 300_000 }, () => {
     await poll(() => projects.getAttribute("aria-valuetext")).toBe("2 of 2");
     const storage = await alice.getByRole("meter", { name: "Storage used" }).getAttribute("aria-valuetext");
     expect(storage).toMatch(/^\d+(\.\d)? (KB|MB) of 100 MB$/);
-    const usage = await api<{ used: { diagrams: number; versions: number } }>(alice, "GET", "/usage");
+    const usage = await api<{ used: { diagrams: number; versions: number } }>(server, alice, "GET", "/usage");
     expect(usage.used.diagrams).toBe(8);
     await poll(() => alice.getByRole("main").textContent()).toContain(`Versions kept${usage.used.versions}`);
     findings.push(...(await capture(alice, "plan")));
@@ -304,7 +274,7 @@ describe("diagram web app: signing in with a Supabase token", { timeout: 300_000
       .sign(new TextEncoder().encode(SECRET));
 
     const page = await context.newPage();
-    watch(page, "sam");
+    watch(page, "sam", consoleErrors, { consoleErrors: true });
     await page.goto("/");
     await page.getByRole("heading", { level: 1, name: "Sign in" }).waitFor();
     await page.getByText("This service signs people in with Supabase.").waitFor();

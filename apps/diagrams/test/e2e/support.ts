@@ -2,27 +2,24 @@
  * @module test/e2e/support
  * What the diagram web app's browser tests share: the app built (web/dist), a real `stowage-diagrams`
  * (the bin, as users run it) on a free port with a fresh PostgreSQL database on STOWAGE_TEST_PG_URL and
- * its own data folder, Debian's Chromium, sign-up through the UI, axe scans and screenshots of every
- * screen at desktop, 360 px and dark (`capture`).
+ * its own data folder, sign-up through the UI, calls to the API beside the browser, the page errors
+ * collected, and axe scans and screenshots of every screen at desktop, 360 px and dark (`capture`, from
+ * test-support/e2e.ts, which the backup UI's browser tests use too).
  *
  * Screenshots go to test/e2e/artifacts/ (gitignored).
  */
-import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { existsSync, statSync } from "node:fs";
-import { mkdir, mkdtemp, readdir, rm, stat } from "node:fs/promises";
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import type { Browser, BrowserContext, Page } from "playwright-core";
+import { ensureWebBuilt as buildWeb, DESKTOP, freePort, launchChromium, screenCapture } from "../../../../test-support/e2e.ts";
 import { createTestPgDatabase, type TestPgDatabase } from "../db/helpers.ts";
 
-// Chromium with the flags that work in containers, a free port and axe's serious/critical findings: the backup UI's.
-export { type AxeFinding, axeFindings, freePort, launchChromium } from "../../../backup/test/e2e/support.ts";
-
-import { type AxeFinding, axeFindings, freePort } from "../../../backup/test/e2e/support.ts";
-
-const run = promisify(execFile);
+// Chromium with the flags that work in containers, axe's serious/critical findings, expect.poll for a busy machine:
+// shared with the backup UI's browser tests.
+export { type AxeFinding, DESKTOP, launchChromium, PHONE, poll } from "../../../../test-support/e2e.ts";
 
 export const APP_DIR = fileURLToPath(new URL("../..", import.meta.url));
 export const WEB_DIR = join(APP_DIR, "web");
@@ -30,34 +27,12 @@ export const BIN = join(APP_DIR, "bin", "stowage-diagrams.js");
 export const ARTIFACTS = fileURLToPath(new URL("./artifacts", import.meta.url));
 export const FIXTURES = fileURLToPath(new URL("../fixtures", import.meta.url));
 
-async function newestMtime(dir: string): Promise<number> {
-  let newest = 0;
-  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (!entry.isFile()) continue;
-    newest = Math.max(newest, (await stat(join(entry.parentPath, entry.name))).mtimeMs);
-  }
-  return newest;
-}
-
 /**
  * Builds apps/diagrams/web/dist unless it is newer than every source file (the test command builds it
  * first). The shared UI primitives of the backup UI count as sources too.
  */
-export async function ensureWebBuilt(): Promise<void> {
-  const index = join(WEB_DIR, "dist", "index.html");
-  const sources = Math.max(
-    await newestMtime(join(WEB_DIR, "src")),
-    await newestMtime(join(APP_DIR, "..", "backup", "web", "src", "components", "ui")),
-    statSync(join(WEB_DIR, "index.html")).mtimeMs,
-  );
-  if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
-  await run(
-    process.execPath,
-    [join(APP_DIR, "..", "..", "node_modules", "vite", "bin", "vite.js"), "build", "--logLevel", "warn"],
-    // NODE_ENV=production: under vitest it is "test", and React's development build would be bundled.
-    { cwd: WEB_DIR, env: { ...process.env, NODE_ENV: "production" } },
-  );
-}
+export const ensureWebBuilt = (): Promise<void> =>
+  buildWeb(WEB_DIR, [join(APP_DIR, "..", "backup", "web", "src", "components", "ui")]);
 
 export interface DiagramServer {
   readonly url: string;
@@ -140,9 +115,6 @@ export async function startDiagramServer(env: NodeJS.ProcessEnv = {}): Promise<D
   };
 }
 
-export const DESKTOP = { width: 1280, height: 860 };
-export const PHONE = { width: 360, height: 780 };
-
 /** A browser context (own storage, so own session) with generous waits for a loaded machine. */
 export async function newContext(browser: Browser, baseURL: string): Promise<BrowserContext> {
   const context = await browser.newContext({
@@ -155,6 +127,44 @@ export async function newContext(browser: Browser, baseURL: string): Promise<Bro
   context.setDefaultTimeout(60_000);
   context.setDefaultNavigationTimeout(90_000);
   return context;
+}
+
+/** What both browser test files run against: the service, Chromium, and two people's pages, each in a context (a session) of its own. */
+export interface TwoSessions {
+  server: DiagramServer;
+  browser: Browser;
+  aliceContext: BrowserContext;
+  alice: Page;
+  bob: Page;
+  /** Closes the contexts and the browser, then stops the service. */
+  close(): Promise<void>;
+}
+
+/** Starts the service and Chromium and opens Alice's and Bob's pages; `onPage` sees each page first (to `watch` it). */
+export async function startTwoSessions(onPage: (page: Page, who: "alice" | "bob") => void): Promise<TwoSessions> {
+  const server = await startDiagramServer();
+  let browser: Browser | undefined;
+  const contexts: BrowserContext[] = [];
+  const close = async () => {
+    for (const context of contexts) await context.close().catch(() => {});
+    await browser?.close().catch(() => {});
+    await server.stop();
+  };
+  try {
+    browser = await launchChromium();
+    const aliceContext = await newContext(browser, server.url);
+    contexts.push(aliceContext);
+    const bobContext = await newContext(browser, server.url);
+    contexts.push(bobContext);
+    const alice = await aliceContext.newPage();
+    const bob = await bobContext.newPage();
+    onPage(alice, "alice");
+    onPage(bob, "bob");
+    return { server, browser, aliceContext, alice, bob, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
 }
 
 /** Signs up through the UI's sign-up page and waits for Home. */
@@ -182,54 +192,60 @@ export async function tokenOf(page: Page): Promise<string> {
   return (JSON.parse(raw) as { accessToken: string }).accessToken;
 }
 
-export async function screenshot(page: Page, name: string): Promise<string> {
-  await mkdir(ARTIFACTS, { recursive: true });
-  const path = join(ARTIFACTS, `${name}.png`);
-  await page.screenshot({ path, fullPage: true, animations: "disabled" });
-  return path;
+/** The service's answer to a call a test makes beside the browser: the status and the parsed JSON body, if any. */
+export interface ApiAnswer<T> {
+  status: number;
+  body: T;
 }
 
-/** Nothing is loading any more (no skeletons, no spinning buttons) and fonts are ready. */
-export async function settle(page: Page): Promise<void> {
-  // Strings, not functions: they run in the page, and tests are typechecked without the DOM library.
-  await page.waitForFunction(
-    "document.querySelectorAll('.animate-pulse, .animate-spin, [aria-busy=true]').length === 0",
-    undefined,
-    { timeout: 60_000 },
-  );
-  await page.evaluate("document.fonts.ready.then(() => true)");
+async function send(server: DiagramServer, page: Page, method: string, path: string, body: unknown) {
+  const res = await fetch(`${server.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${await tokenOf(page)}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, ok: res.ok, text: await res.text() };
+}
+
+/** Calls the API as the page's signed-in user, whatever it answers (for checking refusals). */
+export async function callApi<T>(
+  server: DiagramServer,
+  page: Page,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<ApiAnswer<T>> {
+  const { status, text } = await send(server, page, method, path, body);
+  return { status, body: (text ? JSON.parse(text) : undefined) as T };
+}
+
+/** Calls the API as the page's signed-in user and returns the body; throws with the status and the answer unless 2xx. */
+export async function api<T>(server: DiagramServer, page: Page, method: string, path: string, body?: unknown): Promise<T> {
+  const { status, ok, text } = await send(server, page, method, path, body);
+  if (!ok) throw new Error(`${method} ${path}: ${status} ${text}`);
+  return (text ? JSON.parse(text) : undefined) as T;
 }
 
 /**
- * Photographs the page as it is at desktop (light), 360 px (light) and desktop dark, as
- * `<name>-desktop.png`, `<name>-360.png`, `<name>-dark.png`; and scans it: every rule at desktop,
- * colour contrast in dark (the only rule the theme changes), sideways overflow at 360 px (`scan:
- * false` skips axe, e.g. for the modeler canvas). Findings are returned for the test to collect and
- * assert at the end, so one run lists every screen's problems.
+ * Collects the page's uncaught errors into `errors` as `who: message`, and with `consoleErrors` its
+ * console errors too, except the line the browser logs for every non-2xx fetch (the API's own errors
+ * are asserted where they are expected).
  */
-export async function capture(page: Page, name: string, { scan = true }: { scan?: boolean } = {}): Promise<AxeFinding[]> {
-  const findings: AxeFinding[] = [];
-  await settle(page);
-  if (scan) findings.push(...(await axeFindings(page, `${name} (desktop)`)));
-  await screenshot(page, `${name}-desktop`);
-  await page.setViewportSize(PHONE);
-  await settle(page);
-  const overflow = await page.evaluate<number>("document.documentElement.scrollWidth - document.documentElement.clientWidth");
-  if (overflow > 0) {
-    findings.push({
-      page: `${name} (360 px)`,
-      id: "horizontal-overflow",
-      impact: "serious",
-      help: `${overflow}px wider than the screen`,
-      nodes: [],
+export function watch(page: Page, who: string, errors: string[], { consoleErrors = false } = {}): void {
+  if (consoleErrors) {
+    page.on("console", (m) => {
+      if (m.type() === "error" && !/Failed to load resource/.test(m.text())) errors.push(`${who}: ${m.text()}`);
     });
   }
-  await screenshot(page, `${name}-360`);
-  await page.setViewportSize(DESKTOP);
-  await page.emulateMedia({ colorScheme: "dark" });
-  await settle(page);
-  if (scan) findings.push(...(await axeFindings(page, `${name} (dark)`, ["color-contrast"])));
-  await screenshot(page, `${name}-dark`);
-  await page.emulateMedia({ colorScheme: "light" });
-  return findings;
+  page.on("pageerror", (e) => errors.push(`${who}: ${e.message}`));
 }
+
+/**
+ * Screenshots of a screen at desktop, 360 px and dark with its axe findings (`scan: false` skips axe,
+ * e.g. for the modeler canvas), once nothing is loading any more (no skeletons, no spinning buttons).
+ */
+export const { capture } = screenCapture({
+  artifacts: ARTIFACTS,
+  busy: ".animate-pulse, .animate-spin, [aria-busy=true]",
+  settleTimeout: 60_000,
+});
