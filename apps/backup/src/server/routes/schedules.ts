@@ -210,7 +210,9 @@ export function scheduleRoutes(app: OpenAPIHono<AppEnv>, _s: Services, schedules
       method: "post",
       path: "/api/schedules/{id}/run",
       tags: ["schedules"],
-      summary: "Run now (409 while a run of this schedule is still going)",
+      summary: "Run now (409 while a run of this schedule is queued or still going)",
+      description:
+        "The run: started by this server (SQLite metadata), or accepted into the shared queue (PostgreSQL metadata: any server with a free slot takes it; `backupId` is null until then, the run keeps this id)",
       request: { params: IdParam },
       status: 202,
       schema: Run,

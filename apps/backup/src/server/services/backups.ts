@@ -309,7 +309,8 @@ export class BackupService {
       if (await store.backups.cancelQueued(id, new Date())) {
         for (const d of await store.backups.destinations(id))
           await store.backups.updateDestination(d.id, { status: "cancelled" });
-      } else if (await store.backups.requestCancel(id, new Date())) {
+      } else if (this.deps.queue.shared && (await store.backups.requestCancel(id, new Date()))) {
+        // Another server runs it (with SQLite there is no other server: nothing to ask).
         requested = true;
       } else {
         const now = await this.get(id);
