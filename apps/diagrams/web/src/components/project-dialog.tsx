@@ -3,7 +3,7 @@ import { type FormEvent, useState } from "react";
 import { useNavigate } from "react-router-dom";
 import { toast } from "sonner";
 import { useCreateProject } from "../lib/queries.ts";
-import { ProjectFields } from "./project-fields.tsx";
+import { ProjectFields, type ProjectText } from "./project-fields.tsx";
 import {
   Button,
   Dialog,
@@ -15,22 +15,22 @@ import {
   DialogTrigger,
 } from "./ui.ts";
 
+const NO_TEXT: ProjectText = { name: "", description: "" };
+
 /** "New project": name and description; opens the new project when created. */
 export function NewProjectDialog() {
   const [open, setOpen] = useState(false);
-  const [name, setName] = useState("");
-  const [description, setDescription] = useState("");
+  const [fields, setFields] = useState(NO_TEXT);
   const create = useCreateProject();
   const navigate = useNavigate();
   const submit = (e: FormEvent) => {
     e.preventDefault();
     create.mutate(
-      { name, description: description.trim() || null },
+      { name: fields.name, description: fields.description.trim() || null },
       {
         onSuccess: (project) => {
           setOpen(false);
-          setName("");
-          setDescription("");
+          setFields(NO_TEXT);
           toast.success(`Project “${project.name}” created`);
           navigate(`/p/${project.id}`);
         },
@@ -57,16 +57,9 @@ export function NewProjectDialog() {
             <DialogTitle>New project</DialogTitle>
             <DialogDescription>A project holds diagrams and files you can share with others.</DialogDescription>
           </DialogHeader>
-          <ProjectFields
-            name={name}
-            description={description}
-            onNameChange={setName}
-            onDescriptionChange={setDescription}
-            error={create.error}
-            descriptionHelp="Optional."
-          />
+          <ProjectFields value={fields} onChange={setFields} error={create.error} descriptionHelp="Optional." />
           <DialogFooter>
-            <Button type="submit" pending={create.isPending} disabled={!name.trim()}>
+            <Button type="submit" pending={create.isPending} disabled={!fields.name.trim()}>
               Create project
             </Button>
           </DialogFooter>

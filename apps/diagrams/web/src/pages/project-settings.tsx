@@ -52,17 +52,15 @@ import {
 
 function GeneralCard({ project }: { project: Project }) {
   const update = useUpdateProject(project.id);
-  const [name, setName] = useState(project.name);
-  const [description, setDescription] = useState(project.description ?? "");
+  const [fields, setFields] = useState({ name: project.name, description: project.description ?? "" });
   useEffect(() => {
-    setName(project.name);
-    setDescription(project.description ?? "");
+    setFields({ name: project.name, description: project.description ?? "" });
   }, [project.name, project.description]);
-  const dirty = name !== project.name || description !== (project.description ?? "");
+  const dirty = fields.name !== project.name || fields.description !== (project.description ?? "");
   const submit = (e: FormEvent) => {
     e.preventDefault();
     update.mutate(
-      { name, description: description.trim() ? description : null },
+      { name: fields.name, description: fields.description.trim() ? fields.description : null },
       { onSuccess: () => toast.success("Project saved") },
     );
   };
@@ -73,15 +71,9 @@ function GeneralCard({ project }: { project: Project }) {
       </CardHeader>
       <CardContent>
         <form className="grid gap-4" onSubmit={submit}>
-          <ProjectFields
-            name={name}
-            description={description}
-            onNameChange={setName}
-            onDescriptionChange={setDescription}
-            error={update.error}
-          />
+          <ProjectFields value={fields} onChange={setFields} error={update.error} />
           <div>
-            <Button type="submit" pending={update.isPending} disabled={!dirty || !name.trim()}>
+            <Button type="submit" pending={update.isPending} disabled={!dirty || !fields.name.trim()}>
               Save changes
             </Button>
           </div>
