@@ -26,21 +26,21 @@ const tooMany = (maxElements: number): TaskFailure => ({
   maxElements,
 });
 
-async function admit(xml: string, maxElements: number) {
+async function admit(xml: string, maxElements: number, purpose: "model" | "admission") {
   if (countElements(xml, maxElements) > maxElements) return tooMany(maxElements);
-  const outcome = await parseOutcome(xml);
+  const outcome = await parseOutcome(xml, purpose);
   if (!outcome.ok) return { ok: false, status: 422, code: "INVALID_BPMN", message: outcome.message } as const;
   return outcome;
 }
 
 export async function runTask(task: BpmnTask): Promise<TaskOutcome<null | DiagramDiff>> {
   if (task.op === "validate") {
-    const outcome = await admit(task.xml, task.maxElements);
+    const outcome = await admit(task.xml, task.maxElements, "admission");
     return outcome.ok ? { ok: true, value: null } : outcome;
   }
-  const a = await admit(task.oldXml, task.maxElements);
+  const a = await admit(task.oldXml, task.maxElements, "model");
   if (!a.ok) return a;
-  const b = await admit(task.newXml, task.maxElements);
+  const b = await admit(task.newXml, task.maxElements, "model");
   if (!b.ok) return b;
   return { ok: true, value: diffParsed(a.root, b.root) };
 }

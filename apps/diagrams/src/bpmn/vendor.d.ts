@@ -24,6 +24,8 @@ declare module "bpmn-moddle" {
   export class BpmnModdle {
     constructor(packages?: Record<string, unknown>, options?: Record<string, unknown>);
     fromXML(xml: string, typeName?: string, options?: Record<string, unknown>): Promise<FromXmlResult>;
+    /** moddle's property helper (not documented API): `define` gives each new element `$type`, `$attrs`, `$parent`. */
+    readonly properties?: { define(target: object, name: string, options: PropertyDescriptor): void };
   }
 }
 

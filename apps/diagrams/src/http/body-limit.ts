@@ -9,6 +9,10 @@
  *    checks it at once, and the counting stream checks it on its first read.
  *  - Without one (chunked), the stream errors with the same 413 as soon as the count passes the
  *    limit and cancels the rest, so at most `maxBytes` (plus one chunk) is ever held.
+ *  - A body that reached Node's HTTP/1 server with a Content-Length within the default (or with
+ *    neither Content-Length nor Transfer-Encoding: no body) is not wrapped: the parser never
+ *    delivers more than the declared length, and `allowBody` checks that length against a lower
+ *    route limit. Most requests take this path (see `framedByNode`).
  * The error reaches the handler as the rejection of `c.req.json()`, `formData()`, `arrayBuffer()`
  * or a read of `c.req.raw.body` (undici passes a stream's error through unchanged), and the app's
  * error handler answers it like any ApiError.
@@ -16,6 +20,7 @@
  * For uploads, stream `c.req.raw.body` (busboy, the storage layer) after `allowBody`: the limit holds
  * on the stream itself, nothing is buffered here.
  */
+import { IncomingMessage } from "node:http";
 import type { Context, MiddlewareHandler } from "hono";
 import { ApiError } from "../errors.ts";
 
@@ -48,6 +53,20 @@ function declaredLength(c: Context): number | undefined {
   const header = c.req.raw.headers.get("content-length");
   if (header === null || !/^\d+$/.test(header)) return undefined;
   return Number(header);
+}
+
+/**
+ * True when the request came through Node's HTTP/1 server (@hono/node-server passes the
+ * IncomingMessage as `c.env.incoming`): its parser ends a body at its declared Content-Length, so a
+ * declared length within every limit needs no counting stream. Wrapping the body costs a web
+ * Request, a ReadableStream pair and an AbortSignal per request (about a tenth of the service's CPU
+ * per diagram save, issue 17); without the wrapper the handler reads the body straight from the
+ * socket. Requests built in-process (`app.request` in tests) may carry more bytes than they declare
+ * and are always counted.
+ */
+function framedByNode(c: Context): boolean {
+  const incoming = (c.env as { incoming?: unknown } | undefined)?.incoming;
+  return incoming instanceof IncomingMessage && incoming.httpVersionMajor === 1;
 }
 
 /** A stream over `source` that errors with 413 once more than `state().maxBytes` bytes went through. */
@@ -97,9 +116,14 @@ export function limitBodies(defaultMaxBytes = JSON_BODY_LIMIT): MiddlewareHandle
   return async (c, next) => {
     const state: LimitState = { maxBytes: defaultMaxBytes, what: "this route (a JSON body)" };
     c.set(BODY_LIMIT_VAR, state);
+    // A GET or HEAD has no body; asking for one would make @hono/node-server build the web Request.
+    if (c.req.method === "GET" || c.req.method === "HEAD") return next();
+    const declared = declaredLength(c);
+    // From Node's server without Transfer-Encoding the body is exactly Content-Length bytes (none without one).
+    if (framedByNode(c) && !c.req.raw.headers.has("transfer-encoding") && (declared ?? 0) <= defaultMaxBytes) return next();
     const body = c.req.raw.body;
     if (body) {
-      const counted = countingStream(body, () => c.get(BODY_LIMIT_VAR), declaredLength(c));
+      const counted = countingStream(body, () => c.get(BODY_LIMIT_VAR), declared);
       c.req.raw = new Request(c.req.raw, { body: counted, duplex: "half" } as RequestInit);
     }
     await next();

@@ -13,10 +13,18 @@ import type { ObjectStore } from "./store.ts";
 
 export const DAILY_MS = 24 * 60 * 60 * 1000;
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export class BackupScheduler {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<number> | undefined;
   backupsRun = 0;
+  /** Diagrams whose change mark waits for the next statement (markDiagramChanged). */
+  private readonly marksQueued = new Set<string>();
+  /** The batch that queued diagrams will go in; undefined once it has started. */
+  private nextMarks: Promise<void> | undefined;
+  /** The last batch started (settled when it ends, failed or not). */
+  private marksRunning: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly db: Database,
@@ -43,16 +51,36 @@ export class BackupScheduler {
   }
 
   /**
-   * `markChanged` for the project of a diagram (none for a personal-space diagram): one statement,
-   * one round trip, run after every diagram write (it was two transactions, six round trips, per
-   * save: issue 17).
+   * `markChanged` for the project of a diagram (none for a personal-space diagram), run after every
+   * diagram write (it was two transactions, six round trips, per save: issue 17). Marks are
+   * coalesced: one statement at a time, and the diagrams written while it runs go together in the
+   * next one (under 16 concurrent saves, one round trip per several saves instead of one per save).
+   * Resolves once the statement carrying `diagramId` has run.
    */
-  async markDiagramChanged(diagramId: string): Promise<void> {
+  markDiagramChanged(diagramId: string): Promise<void> {
+    // Not a UUID, not a diagram: kept out of the batch, whose uuid[] cast it would fail.
+    if (!UUID.test(diagramId)) return Promise.resolve();
+    this.marksQueued.add(diagramId);
+    if (!this.nextMarks) {
+      const batch = this.marksRunning.then(() => {
+        this.nextMarks = undefined; // diagrams written from now on go in the batch after this one
+        const ids = [...this.marksQueued];
+        this.marksQueued.clear();
+        return this.writeMarks(ids);
+      });
+      this.nextMarks = batch;
+      this.marksRunning = batch.catch(() => {});
+    }
+    return this.nextMarks;
+  }
+
+  private async writeMarks(diagramIds: string[]): Promise<void> {
+    // distinct: two diagrams of one project in a batch must not update its row twice in one statement.
     await this.db.queryAsService(
       `insert into stowage_private.project_backup_state (project_id, dirty_since)
-       select d.project_id, now() from public.diagrams d where d.id = $1 and d.project_id is not null
+       select distinct d.project_id, now() from public.diagrams d where d.id = any($1::uuid[]) and d.project_id is not null
        on conflict (project_id) do update set dirty_since = now() where project_backup_state.dirty_since is null`,
-      [diagramId],
+      [diagramIds],
     );
   }
 
