@@ -7,15 +7,7 @@ import type { BackupLocation } from "../src/catalog.ts";
 import { BackupError } from "../src/errors.ts";
 import { runRestore } from "../src/restore.ts";
 import { verifyBackup } from "../src/verify.ts";
-import {
-  contentHashes,
-  dumpParts,
-  query,
-  rowCounts,
-  SMALL_SOURCE_SQL,
-  scratchDatabases,
-  writeBackup,
-} from "./read-fixture.ts";
+import { contentHashes, dumpParts, query, rowCounts, SMALL_SOURCE_SQL, scratchDatabases, writeBackup } from "./read-fixture.ts";
 
 let dir: string;
 let destination: LocalMappedDestination;
