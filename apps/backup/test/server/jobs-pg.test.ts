@@ -4,12 +4,17 @@
  * that server's heartbeat is fresh), and when the other server is killed its backup is failed as
  * interrupted by the live one once the heartbeat is older than JOB_STALE_AFTER. A cancel taken by one
  * server's API for a backup that the other runs is recorded on the row and carried out by the owner's
- * heartbeat loop.
+ * heartbeat loop; the same for a restore, whose target stays as it was (the restore rolls back whole).
  * The backup is held in `dumping` by a lock the test keeps on the source table (pg_dump waits for
- * it), so the timing does not depend on how fast the machine is.
+ * it), so the timing does not depend on how fast the machine is. The restore is held while it reads
+ * its data part: a proxy in front of the test S3 server does not answer that GET. (A lock in the
+ * target would not do: the engine's abort reaches a restore through the part it reads, not a psql
+ * that waits on a lock.)
  */
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
+import { createServer, request, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
@@ -18,12 +23,14 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 vi.setConfig({ testTimeout: 300_000, hookTimeout: 180_000 });
 
 import { createDatabase, dropDatabase, psql, uniqueName } from "../../../../packages/backup-core/test/helpers/pg.ts";
+import { startS3Server } from "../../../../packages/storage/test/servers/s3-server.ts";
 import { INTERRUPTED } from "../../src/server/jobs/recovery.ts";
 import {
   ADMIN_EMAIL,
   ADMIN_PASSWORD,
   ApiClient,
   type ChildServer,
+  type Json,
   startChildServer,
   startTestServer,
   type TestServer,
@@ -89,6 +96,82 @@ async function startHeldBackup(client: ApiClient, projectId: string): Promise<st
     return row.body.status === "dumping" ? true : undefined;
   });
   return id;
+}
+
+/**
+ * Cancels through B a job that server A runs: B records the request on the row and answers so, and
+ * A's heartbeat (every second) aborts the job. Answers the job as B's API shows it at the end.
+ */
+async function cancelOnOtherServer(b: TestServer, kind: "backups" | "restores", id: string): Promise<Json> {
+  const asked = Date.now();
+  const cancel = await b.admin.post(`/api/${kind}/${id}/cancel`);
+  expect(cancel.status, cancel.text).toBe(200);
+  expect(cancel.body).toEqual({ ok: true, cancelRequested: true });
+  expect((await b.server.services.store[kind].byId(id))?.cancelRequestedAt).toBeInstanceOf(Date);
+  const done = await until(
+    `A to cancel its job (${kind})`,
+    async () => {
+      const row = await b.admin.get(`/api/${kind}/${id}`);
+      return ["cancelled", "failed", "completed"].includes(row.body.status) ? row.body : undefined;
+    },
+    60_000,
+  );
+  expect(done.status, done.error ?? "").toBe("cancelled");
+  expect(Date.now() - asked).toBeLessThan(30_000);
+  // Nothing left to cancel: a second request is a 409 naming the state.
+  const again = await b.admin.post(`/api/${kind}/${id}/cancel`);
+  expect(again.status).toBe(409);
+  expect(again.body.error.message).toMatch(/already cancelled/);
+  return done;
+}
+
+/**
+ * A proxy in front of an S3 server that, once `holdDataParts()` was called, leaves every GET of a
+ * backup's `data.sql…` part unanswered; `held` resolves at the first one.
+ */
+async function dataPartHoldingProxy(upstream: string): Promise<{
+  url: string;
+  holdDataParts(): void;
+  held: Promise<void>;
+  close(): Promise<void>;
+}> {
+  const target = new URL(upstream);
+  let holding = false;
+  let onHeld = () => {};
+  const held = new Promise<void>((resolve) => {
+    onHeld = resolve;
+  });
+  const waiting = new Set<ServerResponse>();
+  const server = createServer((req, res) => {
+    if (holding && req.method === "GET" && /\/data\.sql/.test(req.url ?? "")) {
+      waiting.add(res);
+      onHeld();
+      return;
+    }
+    // Host is passed unchanged: the request's SigV4 signature covers it.
+    const forward = request(
+      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    forward.on("error", () => res.destroy());
+    req.pipe(forward);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    holdDataParts: () => {
+      holding = true;
+    },
+    held,
+    async close() {
+      for (const res of waiting) res.destroy();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
 }
 
 beforeAll(async () => {
@@ -167,36 +250,93 @@ describe("recovery with two servers on one PostgreSQL metadata database", () => 
       expect(ownerA).toBeTruthy();
       expect(ownerA).not.toBe(b.server.services.instanceId);
 
-      // B's API takes the cancel; the backup is A's, so B records the request and answers so.
-      const asked = Date.now();
-      const cancel = await b.admin.post(`/api/backups/${id}/cancel`);
-      expect(cancel.status, cancel.text).toBe(200);
-      expect(cancel.body).toEqual({ ok: true, cancelRequested: true });
-      expect((await store.backups.byId(id))?.cancelRequestedAt).toBeInstanceOf(Date);
-
-      // A's heartbeat (every second) sees the request and aborts the job: cancelled, parts removed.
-      const done = await until(
-        "A to cancel its backup",
-        async () => {
-          const row = await b!.admin.get(`/api/backups/${id}`);
-          return ["cancelled", "failed", "completed"].includes(row.body.status) ? row.body : undefined;
-        },
-        60_000,
-      );
-      expect(done.status, done.error ?? "").toBe("cancelled");
+      // Cancelled through B, carried out by A: its parts are removed.
+      const done = await cancelOnOtherServer(b, "backups", id);
       expect(done.destinations.map((d: { status: string }) => d.status)).toEqual(["cancelled"]);
-      expect(Date.now() - asked).toBeLessThan(30_000);
       const row = await store.backups.byId(id);
       expect(row?.owner).toBe(ownerA);
-      // Nothing left to cancel: a second request is a 409 naming the state.
-      const again = await b.admin.post(`/api/backups/${id}/cancel`);
-      expect(again.status).toBe(409);
-      expect(again.body.error.message).toMatch(/already cancelled/);
     } finally {
       await a?.stop().catch(() => a?.kill());
       await b?.close();
       await lock.query("rollback").catch(() => {});
       await lock.end().catch(() => {});
+    }
+  });
+  it("cancels a restore running on the other server: that server's heartbeat aborts it and the target stays empty", async () => {
+    const s3 = await startS3Server({ buckets: ["held"] });
+    const proxy = await dataPartHoldingProxy(s3.endpoint);
+    const target = uniqueName("jobs_target");
+    const targetUrl = await createDatabase(target);
+    const targetClient = new pg.Client({ connectionString: targetUrl });
+    await targetClient.connect();
+    let a: ChildServer | undefined;
+    let b: TestServer | undefined;
+    try {
+      const started = await startServerA();
+      a = started.a;
+      const client = started.client;
+      const destination = await client.post("/api/destinations", {
+        name: "held-s3",
+        type: "s3",
+        config: {
+          endpoint: proxy.url,
+          region: "us-east-1",
+          bucket: "held",
+          accessKeyId: s3.accessKeyId,
+          secretAccessKey: s3.secretAccessKey,
+          forcePathStyle: true,
+        },
+      });
+      expect(destination.status, destination.text).toBe(201);
+      const backup = await client.post(`/api/projects/${started.projectId}/backups`, {
+        storageType: "destination",
+        storageDestinationIds: [destination.body.id],
+        compressionType: "gzip",
+      });
+      expect(backup.status, backup.text).toBe(202);
+      const backupId: string = backup.body.backupId;
+      const made = await until("the backup to end", async () => {
+        const row = await client.get(`/api/backups/${backupId}`);
+        return ["completed", "failed", "cancelled"].includes(row.body.status) ? row.body : undefined;
+      });
+      expect(made.status, made.error ?? "").toBe("completed");
+      b = await startTestServer({ env: sharedEnv });
+      const store = b.server.services.store;
+
+      // A restores into the empty target and stops at the data part: roles and schema already went
+      // into the restore's open transaction (its new table is locked there, invisible to others).
+      proxy.holdDataParts();
+      const restore = await client.post(`/api/backups/${backupId}/restore`, { targetDatabaseUrl: targetUrl, clean: false });
+      expect(restore.status, restore.text).toBe(202);
+      const id: string = restore.body.restoreId;
+      await proxy.held;
+      await until("the restore's transaction to hold its new table", async () => {
+        const { rows } = await targetClient.query(
+          "select count(*)::int as n from pg_locks where database = (select oid from pg_database where datname = current_database()) and locktype = 'relation' and mode = 'AccessExclusiveLock' and pid <> pg_backend_pid()",
+        );
+        return rows[0].n > 0 ? true : undefined;
+      });
+      const running = await store.restores.byId(id);
+      expect(running?.status).toBe("restoring");
+      expect(running?.owner).toBeTruthy();
+      expect(running?.owner).not.toBe(b.server.services.instanceId);
+
+      // Cancelled through B, carried out by A: the restore rolls back whole.
+      await cancelOnOtherServer(b, "restores", id);
+      expect((await store.restores.byId(id))?.owner).toBe(running?.owner);
+      // The target is as it was: empty, no table.
+      const { rows: relations } = await targetClient.query(
+        "select count(*)::int as n from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname not in ('pg_catalog', 'information_schema', 'pg_toast')",
+      );
+      expect(relations[0].n).toBe(0);
+      expect((await targetClient.query("select to_regclass('public.items') as t")).rows[0].t).toBeNull();
+    } finally {
+      await a?.stop().catch(() => a?.kill());
+      await b?.close();
+      await proxy.close();
+      await s3.stop();
+      await targetClient.end().catch(() => {});
+      await dropDatabase(target);
     }
   });
 });

@@ -196,6 +196,8 @@ export const restores = sqliteTable(
     /** As on backups: the server instance running it and its last sign of life. */
     owner: text("owner"),
     heartbeatAt: ts("heartbeat_at"),
+    /** As on backups: a cancel taken by another server's API, which the owner's heartbeat acts on. */
+    cancelRequestedAt: ts("cancel_requested_at"),
   },
   (t) => [index("restores_created_idx").on(t.createdAt)],
 );

@@ -178,8 +178,16 @@ export interface RestoreRepository {
   list(limit: number): Promise<RestoreRecord[]>;
   update(id: string, patch: Partial<RestoreRecord>): Promise<void>;
   running(): Promise<RestoreRecord[]>;
-  /** Sign of life of every running restore this server instance owns. */
-  heartbeat(owner: string, at: Date): Promise<void>;
+  /**
+   * As for backups: asks the server running the restore (its `owner`) to cancel it; false when the
+   * restore already ended.
+   */
+  requestCancel(id: string, at: Date): Promise<boolean>;
+  /**
+   * Sign of life of every running restore this server instance owns; answers the ids of those on
+   * which another server's API recorded a cancel.
+   */
+  heartbeat(owner: string, at: Date): Promise<{ cancelRequested: string[] }>;
 }
 
 export interface AuditRepository {

@@ -12,7 +12,8 @@
  *   live server's running backup is left alone, and a queued row (no owner yet) waits for a worker.
  *   `watchInterrupted` repeats that check while the server runs, so a dead server's jobs are failed by
  *   a live one without waiting for a restart; it also writes this server's own heartbeat, and aborts
- *   the backups of this server on which another server's API recorded a cancel request.
+ *   the backups and restores of this server on which another server's API recorded a cancel request
+ *   (an aborted restore rolls back whole: its target stays as it was).
  * At start, this server's browser-download work folders and unfinished uploads are emptied.
  */
 import { rm } from "node:fs/promises";
@@ -113,12 +114,16 @@ export function watchInterrupted(
   const beat = exclusive(
     async () => {
       const now = new Date();
-      const { cancelRequested } = await deps.store.backups.heartbeat(deps.instanceId, now);
-      // A user cancelled one of this server's backups through another server's API.
-      for (const id of cancelRequested) {
-        if (deps.jobs.cancel(id)) deps.log.info({ backupId: id }, "cancelled a backup on request from another server");
+      for (const [kind, rows] of [
+        ["backup", deps.store.backups],
+        ["restore", deps.store.restores],
+      ] as const) {
+        const { cancelRequested } = await rows.heartbeat(deps.instanceId, now);
+        // A user cancelled one of these jobs through another server's API.
+        for (const id of cancelRequested) {
+          if (deps.jobs.cancel(id)) deps.log.info({ [`${kind}Id`]: id }, `cancelled a ${kind} on request from another server`);
+        }
       }
-      await deps.store.restores.heartbeat(deps.instanceId, now);
     },
     (error) => deps.log.warn({ err: error }, "job heartbeat failed"),
   );

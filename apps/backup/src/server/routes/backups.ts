@@ -4,7 +4,7 @@ import type { Context } from "hono";
 import type { AppEnv, Services } from "../context.ts";
 import { BACKUP_STATUSES } from "../db/schema.ts";
 
-import { ERRORS, IdParam, jsonBody, jsonRoute, Ok, SECURITY } from "./common.ts";
+import { CancelAnswer, ERRORS, IdParam, jsonBody, jsonRoute, Ok, SECURITY } from "./common.ts";
 import { jobEvents } from "./events.ts";
 
 const BackupDestination = z.object({
@@ -17,16 +17,6 @@ const BackupDestination = z.object({
   bytesUploaded: z.number(),
   error: z.string().nullable(),
 });
-
-const CancelAnswer = z
-  .object({
-    ok: z.literal(true),
-    cancelRequested: z.boolean().openapi({
-      description:
-        "true: another server (PostgreSQL metadata) runs the backup; the cancel is recorded on the row and that server aborts it at its next heartbeat (JOB_HEARTBEAT_INTERVAL). false: cancelled by this answer",
-    }),
-  })
-  .openapi("CancelAnswer");
 
 export const Backup = z
   .object({

@@ -36,6 +36,17 @@ export const IdParam = z.object({
 
 export const Ok = z.object({ ok: z.literal(true) }).openapi("Ok");
 
+/** `POST /api/backups/{id}/cancel` and `POST /api/restores/{id}/cancel`. */
+export const CancelAnswer = z
+  .object({
+    ok: z.literal(true),
+    cancelRequested: z.boolean().openapi({
+      description:
+        "true: another server (PostgreSQL metadata) runs the job; the cancel is recorded on its row and that server aborts it at its next heartbeat (JOB_HEARTBEAT_INTERVAL). false: cancelled by this answer",
+    }),
+  })
+  .openapi("CancelAnswer");
+
 type JsonResponses<St extends number, S extends z.ZodType> = {
   [K in St]: { description: string; content: { "application/json": { schema: S } } };
 };

@@ -4,7 +4,7 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv, Services } from "../context.ts";
 import { ApiError } from "../errors.ts";
-import { ERRORS, IdParam, jsonRoute, Ok, SECURITY } from "./common.ts";
+import { CancelAnswer, ERRORS, IdParam, jsonRoute, SECURITY } from "./common.ts";
 import { jobEvents } from "./events.ts";
 
 export const Restore = z
@@ -114,12 +114,15 @@ export function restoreRoutes(app: OpenAPIHono<AppEnv>, s: Services): void {
       path: "/api/restores/{id}/cancel",
       tags: ["restores"],
       summary: "Abort a running restore (the target is rolled back)",
+      description:
+        "Cancelled here, or (`cancelRequested: true`) requested from the server that runs it; either way the restore rolls back whole and the target stays as it was",
       request: { params: IdParam },
-      schema: Ok,
+      schema: CancelAnswer,
+      extraErrors: { 409: "Not running" },
     }),
     async (c) => {
-      await s.restores.cancel(c.req.valid("param").id);
-      return c.json({ ok: true as const }, 200);
+      const { requested } = await s.restores.cancel(c.req.valid("param").id);
+      return c.json({ ok: true as const, cancelRequested: requested }, 200);
     },
   );
 }

@@ -221,6 +221,7 @@ export class RestoreService {
       // A restore runs where its request arrived (an upload streams into this process): ours from the start.
       owner: this.deps.instanceId,
       heartbeatAt: new Date(),
+      cancelRequestedAt: null,
     };
     await store.restores.create(row);
     await this.deps.audit.record(
@@ -283,12 +284,31 @@ export class RestoreService {
     return id;
   }
 
-  async cancel(id: string): Promise<void> {
+  /**
+   * Cancels here when this server runs the restore (an upload streams into the server that took it,
+   * so a restore always runs where it was asked for). One that another server runs (PostgreSQL
+   * metadata) gets a cancel request on its row instead, which that server's heartbeat
+   * (JOB_HEARTBEAT_INTERVAL) acts on: answers `requested: true` then. Either way the restore's one
+   * transaction is rolled back and the target stays as it was.
+   */
+  async cancel(id: string): Promise<{ requested: boolean }> {
     const row = await this.get(id);
-    if (["completed", "failed", "cancelled"].includes(row.status))
-      throw new ApiError("CONFLICT", `the restore is already ${row.status}`);
-    if (!this.deps.jobs.cancel(id)) throw new ApiError("CONFLICT", "the restore is not running in this server");
+    if (isFinal(row.status)) throw new ApiError("CONFLICT", `the restore is already ${row.status}`);
+    if (this.deps.jobs.cancel(id)) return { requested: false };
+    // With SQLite no other server exists to ask; a row of this server not in its job runner is ending.
+    if (this.deps.queue.shared && row.owner !== this.deps.instanceId) {
+      if (await this.deps.store.restores.requestCancel(id, new Date())) return { requested: true };
+    }
+    const now = await this.get(id);
+    throw new ApiError(
+      "CONFLICT",
+      isFinal(now.status) ? `the restore is already ${now.status}` : "the restore is not running in this server",
+    );
   }
+}
+
+function isFinal(status: RestoreRecord["status"]): boolean {
+  return status === "completed" || status === "failed" || status === "cancelled";
 }
 
 /** A whole backup restored (from a destination or an upload), with byte progress. */

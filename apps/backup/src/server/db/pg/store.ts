@@ -348,11 +348,20 @@ function createStore(db: Db, pool: pg.Pool): MetadataStore {
           .from(restores)
           .where(inArray(restores.status, ["pending", "restoring"]));
       },
+      async requestCancel(id, at) {
+        return db
+          .update(restores)
+          .set({ cancelRequestedAt: at })
+          .where(and(eq(restores.id, id), isNotNull(restores.owner), inArray(restores.status, ["pending", "restoring"])))
+          .then((r) => r.rowCount === 1);
+      },
       async heartbeat(owner, at) {
-        await db
+        const rows = await db
           .update(restores)
           .set({ heartbeatAt: at })
-          .where(and(eq(restores.owner, owner), inArray(restores.status, ["pending", "restoring"])));
+          .where(and(eq(restores.owner, owner), inArray(restores.status, ["pending", "restoring"])))
+          .returning({ id: restores.id, cancelRequestedAt: restores.cancelRequestedAt });
+        return { cancelRequested: rows.filter((r) => r.cancelRequestedAt !== null).map((r) => r.id) };
       },
     },
     audit: {

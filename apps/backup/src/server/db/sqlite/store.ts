@@ -297,11 +297,23 @@ function createStore(db: Db, sqlite: Database.Database): MetadataStore {
           .where(inArray(restores.status, ["pending", "restoring"]))
           .all();
       },
+      async requestCancel(id, at) {
+        return (
+          db
+            .update(restores)
+            .set({ cancelRequestedAt: at })
+            .where(and(eq(restores.id, id), isNotNull(restores.owner), inArray(restores.status, ["pending", "restoring"])))
+            .run().changes === 1
+        );
+      },
       async heartbeat(owner, at) {
-        db.update(restores)
+        const rows = db
+          .update(restores)
           .set({ heartbeatAt: at })
           .where(and(eq(restores.owner, owner), inArray(restores.status, ["pending", "restoring"])))
-          .run();
+          .returning({ id: restores.id, cancelRequestedAt: restores.cancelRequestedAt })
+          .all();
+        return { cancelRequested: rows.filter((r) => r.cancelRequestedAt !== null).map((r) => r.id) };
       },
     },
     audit: {

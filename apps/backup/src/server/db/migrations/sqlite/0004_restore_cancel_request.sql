@@ -1,0 +1,1 @@
+ALTER TABLE `restores` ADD `cancel_requested_at` integer;
