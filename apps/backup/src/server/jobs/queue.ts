@@ -117,6 +117,12 @@ export class InProcessQueue implements JobQueue {
 
 /** pg-boss's queue name (one queue for both kinds: one set of workers = `BACKUP_CONCURRENCY` slots). */
 export const JOB_QUEUE = "stowage-jobs";
+/**
+ * Its policy: at most one queued and one active job per singletonKey. pg-boss writes it on every job
+ * of the queue, and its partial index for this policy (`<partition>_i3` on name, state and singleton
+ * key, `WHERE state <= 'active' AND policy = 'stately'`) is what `pendingRuns` reads.
+ */
+const QUEUE_POLICY = "stately";
 
 type Message = { kind: "backup"; backupId: string } | ({ kind: "scheduled-run" } & ScheduledRunMessage);
 
@@ -153,7 +159,7 @@ export class PgBossQueue implements JobQueue {
       max: Math.max(2, Math.min(options.concurrency + 2, 10)),
       // Cron is ours (croner, per schedule, with catch-up rules); pg-boss only carries the jobs.
       schedule: false,
-      // Finished jobs leave the live table after an hour (pendingRuns scans its unfinished rows).
+      // Finished jobs leave the live table after an hour (pendingRuns reads only its unfinished rows).
       archiveCompletedAfterSeconds: 3600,
     });
     this.boss.on("error", (error) => options.log.warn({ err: error }, "job queue (pg-boss) error"));
@@ -165,8 +171,7 @@ export class PgBossQueue implements JobQueue {
     try {
       await this.boss.createQueue(JOB_QUEUE, {
         name: JOB_QUEUE,
-        // At most one queued and one active job per singletonKey.
-        policy: "stately",
+        policy: QUEUE_POLICY,
         // Transient failures are retried inside a run (scheduler); a job is never delivered again.
         retryLimit: 0,
         // Just under pg-boss's 24 h maximum: a worker keeps its job for the whole backup.
@@ -230,12 +235,23 @@ export class PgBossQueue implements JobQueue {
     this.nudge();
   }
 
+  /**
+   * The queue's unfinished jobs (created, retry, active) through pg-boss's own partial index for the
+   * queue's policy: the conditions on `policy` and `state <= 'active'` are that index's predicate.
+   * Without them the query read every job still in the table, finished ones included (they stay an
+   * hour). EXPLAIN ANALYZE, 100 ids asked: 36,100 jobs of which 100 unfinished (the benchmark's hour)
+   * 4.6 ms seq scan, 2,076 buffers → 0.18 ms index scan, 182 buffers; 10,000 jobs of which 1,000
+   * unfinished 0.99 → 0.38 ms. An expression index on `data->>'scheduleId'` gave 0.21 and 0.19 ms:
+   * not worth an index of ours inside pg-boss's schema (our migrations run before pg-boss creates
+   * it, and pg-boss's own migrations do not know it). With 10,000 unfinished jobs and 1,000 ids
+   * asked, every variant is a 3.5 ms seq scan.
+   */
   async pendingRuns(scheduleIds: readonly string[]): Promise<Set<string>> {
     if (scheduleIds.length === 0) return new Set();
     const { rows } = await this.boss
       .getDb()
       .executeSql(
-        `select distinct data->>'scheduleId' as id from pgboss.job where name = $1 and state < 'completed' and data->>'kind' = 'scheduled-run' and data->>'scheduleId' = any($2::text[])`,
+        `select distinct data->>'scheduleId' as id from pgboss.job where name = $1 and policy = '${QUEUE_POLICY}' and state <= 'active' and data->>'kind' = 'scheduled-run' and data->>'scheduleId' = any($2::text[])`,
         [JOB_QUEUE, [...scheduleIds]],
       );
     return new Set((rows as Array<{ id: string }>).map((r) => r.id));
