@@ -16,9 +16,11 @@ export const s3ConfigSchema = z.object({
   /** Custom endpoint for R2, MinIO and other S3-compatible servers; omit for AWS. */
   endpoint: z
     .url()
-    .refine((u) => /^https?:$/.test(new URL(u).protocol), "must be an http:// or https:// URL")
+    // zod runs these after a failed `url()` too: an unparsable value is that check's to report.
+    .refine((u) => !URL.canParse(u) || /^https?:$/.test(new URL(u).protocol), "must be an http:// or https:// URL")
     // The endpoint is shown in display names, messages and the web UI: a user:password in it would be too.
     .refine((u) => {
+      if (!URL.canParse(u)) return true;
       const url = new URL(u);
       return url.username === "" && url.password === "";
     }, "must not contain a user name or password: give the keys as S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY")
