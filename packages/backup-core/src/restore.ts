@@ -96,25 +96,46 @@ function collectStderr(child: ChildProcessWithoutNullStreams): () => string {
 const XID_MARKER = "stowage-xid:";
 const NOT_ATOMIC_MARKER = "stowage: the restore transaction was ended";
 
+/** What psql prints that the restore needs: its transaction id, and whether COMMIT may be on its way. */
+interface PsqlOutput {
+  /** The id of the restore's transaction, as psql prints it in answer to our first query. */
+  readonly xid: Promise<string | undefined>;
+  /**
+   * True once psql printed the answer to the query just before COMMIT: psql sends one statement
+   * at a time, so until then it has not sent COMMIT, and killing it rolls the transaction back.
+   */
+  committing(): boolean;
+}
+
 /**
- * The id of the restore's transaction, as psql prints it in answer to our first query. Everything
- * psql prints after it (setval results of the data dump) is thrown away unread.
+ * Reads psql's output for the two markers. The rest (setval results of the data dump) is only
+ * scanned, never kept: a rolling tail of 256 characters is enough for a marker cut between reads.
+ * `commitMarker` is random per restore, so a backup's own SELECT cannot print it.
  */
-function readTransactionId(child: ChildProcessWithoutNullStreams): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    let seen = "";
+function watchPsqlOutput(child: ChildProcessWithoutNullStreams, commitMarker: string): PsqlOutput {
+  let seen = "";
+  let xidFound = false;
+  let committing = false;
+  const xid = new Promise<string | undefined>((resolve) => {
     const onData = (d: string) => {
       seen = (seen + d).slice(-256);
-      const m = new RegExp(`${XID_MARKER}(\\d+)`).exec(seen);
-      if (m) {
+      if (!xidFound) {
+        const m = new RegExp(`${XID_MARKER}(\\d+)`).exec(seen);
+        if (!m) return;
+        xidFound = true;
+        resolve(m[1]);
+        seen = seen.slice(m.index + m[0].length);
+      }
+      if (seen.includes(commitMarker)) {
+        committing = true;
         child.stdout.off("data", onData);
         child.stdout.resume();
-        resolve(m[1]);
       }
     };
     child.stdout.setEncoding("utf8").on("data", onData);
     child.once("close", () => resolve(undefined));
   });
+  return { xid, committing: () => committing };
 }
 
 /** Writes a chunk, honouring backpressure; stops waiting if psql exits meanwhile. */
@@ -241,7 +262,11 @@ async function restoreOnce(options: RestoreOptions): Promise<RestoreResult> {
     ["--no-psqlrc", "--quiet", "-v", "ON_ERROR_STOP=1", "--dbname", target.urlWithoutPassword, "--file", "-"],
     { env: childEnv(target, env), stdio: ["pipe", "pipe", "pipe"] },
   );
-  const xidRead = readTransactionId(child);
+  // A fresh key per restore: a backup cannot contain the line that lifts the restriction.
+  const key = randomBytes(24).toString("hex");
+  const commitMarker = `stowage-commit:${randomBytes(12).toString("hex")}`;
+  const output = watchPsqlOutput(child, commitMarker);
+  const xidRead = output.xid;
   const stderr = collectStderr(child);
   const exited = new Promise<number | null>((resolve, reject) => {
     child.on("error", reject);
@@ -249,8 +274,17 @@ async function restoreOnce(options: RestoreOptions): Promise<RestoreResult> {
   });
   exited.catch(() => {});
   child.stdin.on("error", () => {}); // EPIPE when psql stops on an error; the exit code tells.
-  // A fresh key per restore: a backup cannot contain the line that lifts the restriction.
-  const key = randomBytes(24).toString("hex");
+  // A cancel stops psql wherever it is: the parts' downloads see the signal only between chunks, and
+  // psql may be far behind what was written to it, so a restore waiting on a lock or running one long
+  // statement (an index build in post-data) would otherwise go on until that ends. Killed before it
+  // sent COMMIT, psql leaves a transaction the server rolls back (even one still waiting on a lock:
+  // it ends when the wait does, uncommitted). Once COMMIT may be on its way the restore is let finish:
+  // a kill then could not say whether it committed.
+  const stopOnAbort = () => {
+    if (!output.committing()) child.kill("SIGKILL");
+  };
+  if (options.signal?.aborted) stopOnAbort();
+  else options.signal?.addEventListener("abort", stopOnAbort, { once: true });
 
   const done: { name: string; storedBytes: number }[] = [];
   let current: Readable | undefined;
@@ -297,7 +331,7 @@ async function restoreOnce(options: RestoreOptions): Promise<RestoreResult> {
     const xid = await Promise.race([xidRead, exited.then(() => undefined)]);
     if (!xid) throw new Error("psql exited");
     // Every part verified and we are still in the transaction we opened: only now may it commit.
-    await write(child, exited, `${transactionCheck(xid)}COMMIT;\n`);
+    await write(child, exited, `${transactionCheck(xid)}SELECT '${commitMarker}';\nCOMMIT;\n`);
     child.stdin.end();
     const code = await exited;
     if (code !== 0) throw psqlError(stderr(), target, code);
@@ -325,12 +359,23 @@ async function restoreOnce(options: RestoreOptions): Promise<RestoreResult> {
         `the backup's SQL${lastFile ? ` (${lastFile})` : ""} ended the restore's transaction (ROLLBACK); nothing was committed and the target is unchanged, but this backup cannot be restored as it is`,
       );
     }
+    if (options.signal?.aborted) {
+      throw new BackupError(
+        "ABORTED",
+        `the restore was cancelled; nothing was committed and ${displayTarget(target)} is unchanged`,
+        {
+          cause: error,
+        },
+      );
+    }
     // psql stopping first (ON_ERROR_STOP) is the cause; EPIPE and the like are only its echo.
     if (exitedOnItsOwn || (BackupError.is(error) && error.code === "RESTORE_FAILED")) {
       const damage = currentFile ? await storedDamage(options.source, currentFile) : undefined;
       throw damage ?? psqlError(stderr(), target, code);
     }
     throw error;
+  } finally {
+    options.signal?.removeEventListener("abort", stopOnAbort);
   }
   return { manifest, files: done, cleaned: !!options.clean, durationMs: Date.now() - started };
 }

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { LocalMappedDestination } from "@stowage/storage";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BackupError } from "../src/errors.ts";
 import { runRestore } from "../src/restore.ts";
 import {
   dumpParts,
@@ -82,5 +83,73 @@ describe("restore and a concurrent ALTER ROLE", () => {
     const [limit] = await query<{ rolconnlimit: number }>(PG_URL, `select rolconnlimit from pg_roles where rolname = '${role}'`);
     expect(limit!.rolconnlimit).toBe(7);
     expect(await rowCounts(target)).toEqual(tables);
+  }, 180_000);
+  it("a cancel reaches a restore that waits on a lock: it stops at once and the target stays empty", async () => {
+    const destination = new LocalMappedDestination({ basePath: dir });
+    const source = await scratch(SMALL_SOURCE_SQL);
+    const backup = await writeBackup(destination, {
+      name: "cancel",
+      time: new Date(),
+      parts: [{ role: "roles", sql: `ALTER ROLE "${role}" CONNECTION LIMIT 9;\n` }, ...dumpParts(source)],
+      tables: await rowCounts(source),
+    });
+    const target = await scratch();
+    const holder = new pg.Client({ connectionString: PG_URL });
+    await holder.connect();
+    try {
+      await holder.query("begin");
+      await holder.query(`alter role "${role}" connection limit 4`);
+      const controller = new AbortController();
+      const restore = runRestore({
+        source: { destination, folder: backup.id },
+        targetUrl: target,
+        signal: controller.signal,
+      }).then(
+        (result) => ({ result }),
+        (error: unknown) => ({ error }),
+      );
+      // psql is inside the restore's transaction, blocked on the holder's row lock: no chunk is being
+      // read, so only killing psql can stop it.
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const [row] = await query<{ n: string }>(
+          PG_URL,
+          `select count(*) as n from pg_stat_activity where wait_event_type = 'Lock' and query like '%CONNECTION LIMIT 9%'`,
+        );
+        if (Number(row!.n) > 0) break;
+        if (Date.now() > deadline) throw new Error("the restore never reached its ALTER ROLE");
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const cancelledAt = Date.now();
+      controller.abort();
+      const outcome = await Promise.race([
+        restore,
+        new Promise<{ stuck: true }>((r) => setTimeout(() => r({ stuck: true }), 10_000)),
+      ]);
+      // Still holding the lock: the restore ended on the cancel, not because the lock went away.
+      expect("stuck" in outcome).toBe(false);
+      expect(Date.now() - cancelledAt).toBeLessThan(10_000);
+      const error = (outcome as { error?: unknown }).error;
+      expect(BackupError.is(error, "ABORTED")).toBe(true);
+      expect((error as Error).message).toMatch(/cancelled; nothing was committed/);
+    } finally {
+      await holder.query("rollback").catch(() => {});
+      await holder.end();
+    }
+    // Once the lock is free, the restore's orphaned session runs its ALTER ROLE, finds psql gone and
+    // rolls back: it ends, and nothing of it was committed.
+    const until = Date.now() + 30_000;
+    for (;;) {
+      const [left] = await query<{ n: string }>(
+        PG_URL,
+        `select count(*) as n from pg_stat_activity where query like '%CONNECTION LIMIT 9%' and pid <> pg_backend_pid()`,
+      );
+      if (Number(left!.n) === 0) break;
+      if (Date.now() > until) throw new Error("the cancelled restore's session never ended");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(await rowCounts(target)).toEqual([]);
+    const [limit] = await query<{ rolconnlimit: number }>(PG_URL, `select rolconnlimit from pg_roles where rolname = '${role}'`);
+    expect(limit!.rolconnlimit).not.toBe(9);
   }, 180_000);
 });
