@@ -54,6 +54,24 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
+/**
+ * `psql --single-transaction -f file`, run again (up to 3 times) only after "tuple concurrently updated":
+ * roles.sql changes cluster-wide rows, and another test file's GRANT/ALTER ROLE outside Stowage's lock
+ * can fail it that way (rolled back whole, as --single-transaction does). A person restoring by hand runs
+ * it again; so do these tests (seen in a fresh-clone CI run on the idempotence case).
+ */
+async function psqlSingleTransaction(url: string, file: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await psql(url, { file }, ["--single-transaction"]);
+      return;
+    } catch (error) {
+      const text = `${String(error)} ${(error as { stderr?: string }).stderr ?? ""}`;
+      if (attempt >= 3 || !/tuple concurrently updated/.test(text)) throw error;
+    }
+  }
+}
+
 describe("full backup of a Supabase-like database (gzip)", () => {
   let dir: string;
   let manifest: BackupManifest;
@@ -175,8 +193,8 @@ describe("full backup of a Supabase-like database (gzip)", () => {
     const url = await createDatabase(target);
     const file = join(root, "roles.sql");
     await writeFile(file, roles);
-    await psql(url, { file }, ["--single-transaction"]);
-    await psql(url, { file }, ["--single-transaction"]);
+    await psqlSingleTransaction(url, file);
+    await psqlSingleTransaction(url, file);
     const [app] = await adminQuery<{ rolcanlogin: boolean }>(
       "select rolcanlogin from pg_roles where rolname = 'stowage_fixture_app'",
     );
@@ -195,18 +213,7 @@ describe("full backup of a Supabase-like database (gzip)", () => {
       parts.map(async (f) => gunzipSync(await readFile(join(dir, manifest.id, f.name))).toString("utf8")),
     );
     await writeFile(sqlFile, sql.join("\n"));
-    // roles.sql changes cluster-wide rows; another test file's GRANT/ALTER ROLE outside Stowage's lock can
-    // fail it with "tuple concurrently updated" (rolled back whole, as --single-transaction does). A person
-    // restoring by hand runs it again; so does this test, and only for that error.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await psql(url, { file: sqlFile }, ["--single-transaction"]);
-        break;
-      } catch (error) {
-        const text = `${String(error)} ${(error as { stderr?: string }).stderr ?? ""}`;
-        if (attempt >= 3 || !/tuple concurrently updated/.test(text)) throw error;
-      }
-    }
+    await psqlSingleTransaction(url, sqlFile);
     const [counts] = await adminQuery<{ events: string; orders: string; users: string; history: string }>(
       `select (select count(*) from public.events) as events, (select count(*) from public.orders) as orders,
               (select count(*) from auth.users) as users, (select count(*) from supabase_migrations.schema_migrations) as history`,
@@ -274,8 +281,8 @@ describe("user objects on Supabase-managed tables", () => {
     await runRestore({ source, targetUrl: url, clean: true });
     const file = join(root, "managed-section.sql");
     await writeFile(file, postData.slice(postData.indexOf(MANAGED_OBJECTS_HEADER)));
-    await psql(url, { file }, ["--single-transaction"]);
-    await psql(url, { file }, ["--single-transaction"]);
+    await psqlSingleTransaction(url, file);
+    await psqlSingleTransaction(url, file);
 
     const catalog = `
       select (select string_agg(tgname || ':' || tgenabled::text, ',' order by tgname) from pg_trigger

@@ -311,6 +311,12 @@ describe("recovery with two servers on one PostgreSQL metadata database", () => 
       const id: string = restore.body.restoreId;
       await proxy.held;
       await until("the restore's transaction to hold its new table", async () => {
+        // A restore that ended meanwhile (roles.sql can lose a race with another test file's ALTER ROLE
+        // three times) is the failure to report, not a 150 s wait.
+        const row = await client.get(`/api/restores/${id}`);
+        if (!["pending", "restoring"].includes(row.body.status)) {
+          throw new Error(`the restore ended before it was cancelled: ${row.body.status} ${row.body.error ?? ""}`);
+        }
         const { rows } = await targetClient.query(
           "select count(*)::int as n from pg_locks where database = (select oid from pg_database where datname = current_database()) and locktype = 'relation' and mode = 'AccessExclusiveLock' and pid <> pg_backend_pid()",
         );
