@@ -29,6 +29,7 @@ export const AUDIT_ACTIONS = [
   "backup_verified",
   "backup_deleted",
   "restore_started",
+  "restore_cancelled",
   "schedule_created",
   "schedule_changed",
   "schedule_deleted",

@@ -122,6 +122,13 @@ async function cancelOnOtherServer(b: TestServer, kind: "backups" | "restores", 
   const again = await b.admin.post(`/api/${kind}/${id}/cancel`);
   expect(again.status).toBe(409);
   expect(again.body.error.message).toMatch(/already cancelled/);
+  // Audited once, where it was asked, with the server it was asked of.
+  const action = kind === "backups" ? "backup_cancelled" : "restore_cancelled";
+  const audit = await b.admin.get(`/api/audit?action=${action}`);
+  const events = audit.body.items.filter((e: Json) => e.targetId === id);
+  expect(events, JSON.stringify(audit.body)).toHaveLength(1);
+  expect(events[0].details.requestedFrom).toEqual(expect.any(String));
+  expect(events[0].details.requestedFrom).not.toBe(b.server.services.instanceId);
   return done;
 }
 

@@ -121,7 +121,7 @@ export function restoreRoutes(app: OpenAPIHono<AppEnv>, s: Services): void {
       extraErrors: { 409: "Not running" },
     }),
     async (c) => {
-      const { requested } = await s.restores.cancel(c.req.valid("param").id);
+      const { requested } = await s.restores.cancel(c.req.valid("param").id, actor(c));
       return c.json({ ok: true as const, cancelRequested: requested }, 200);
     },
   );

@@ -291,19 +291,31 @@ export class RestoreService {
    * (JOB_HEARTBEAT_INTERVAL) acts on: answers `requested: true` then. Either way the restore's one
    * transaction is rolled back and the target stays as it was.
    */
-  async cancel(id: string): Promise<{ requested: boolean }> {
+  async cancel(id: string, actor: Actor): Promise<{ requested: boolean }> {
     const row = await this.get(id);
     if (isFinal(row.status)) throw new ApiError("CONFLICT", `the restore is already ${row.status}`);
-    if (this.deps.jobs.cancel(id)) return { requested: false };
-    // With SQLite no other server exists to ask; a row of this server not in its job runner is ending.
-    if (this.deps.queue.shared && row.owner !== this.deps.instanceId) {
-      if (await this.deps.store.restores.requestCancel(id, new Date())) return { requested: true };
+    let requested = false;
+    if (!this.deps.jobs.cancel(id)) {
+      // With SQLite no other server exists to ask; a row of this server not in its job runner is ending.
+      requested =
+        this.deps.queue.shared &&
+        row.owner !== this.deps.instanceId &&
+        (await this.deps.store.restores.requestCancel(id, new Date()));
+      if (!requested) {
+        const now = await this.get(id);
+        throw new ApiError(
+          "CONFLICT",
+          isFinal(now.status) ? `the restore is already ${now.status}` : "the restore is not running in this server",
+        );
+      }
     }
-    const now = await this.get(id);
-    throw new ApiError(
-      "CONFLICT",
-      isFinal(now.status) ? `the restore is already ${now.status}` : "the restore is not running in this server",
+    await this.deps.audit.record(
+      actor,
+      "restore_cancelled",
+      { type: "restore", id },
+      { backup: row.backupId, target: row.targetDatabase, ...(requested ? { requestedFrom: row.owner } : {}) },
     );
+    return { requested };
   }
 }
 
