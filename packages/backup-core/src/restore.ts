@@ -118,19 +118,25 @@ function watchPsqlOutput(child: ChildProcessWithoutNullStreams, commitMarker: st
   let committing = false;
   const xid = new Promise<string | undefined>((resolve) => {
     const onData = (d: string) => {
-      seen = (seen + d).slice(-256);
+      // Match on the whole text before trimming it: psql may print the id and far more than the tail
+      // in one read (then a marker at the start of the read would be trimmed away unseen, and the
+      // restore would wait for an id forever). The id ends at whitespace, never at a read's end.
+      let text = seen + d;
       if (!xidFound) {
-        const m = new RegExp(`${XID_MARKER}(\\d+)`).exec(seen);
-        if (!m) return;
-        xidFound = true;
-        resolve(m[1]);
-        seen = seen.slice(m.index + m[0].length);
+        const m = new RegExp(`${XID_MARKER}(\\d+)\\s`).exec(text);
+        if (m) {
+          xidFound = true;
+          resolve(m[1]);
+          text = text.slice(m.index + m[0].length);
+        }
       }
-      if (seen.includes(commitMarker)) {
+      if (xidFound && text.includes(commitMarker)) {
         committing = true;
         child.stdout.off("data", onData);
         child.stdout.resume();
+        return;
       }
+      seen = text.slice(-256);
     };
     child.stdout.setEncoding("utf8").on("data", onData);
     child.once("close", () => resolve(undefined));
